@@ -1,0 +1,1 @@
+"""The ISAO External API (``/api/external``), served by FastAPI."""

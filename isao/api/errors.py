@@ -1,0 +1,124 @@
+"""Every failure leaves the API in the documented shape: the handlers for our and FastAPI's exceptions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from isao.api.responses import error
+from isao.crm.errors import BadReference, DuplicateContact, Invalid, NotFound
+
+log = structlog.get_logger(__name__)
+
+
+class ApiError(Exception):
+    """An HTTP error with its documented body, raised from dependencies and routes."""
+
+    def __init__(self, status_code: int, error: str, headers: Mapping[str, str] | None = None, **extra: Any):
+        super().__init__(error)
+        self.status_code = status_code
+        self.error = error
+        self.headers = headers
+        self.extra = extra
+
+
+def label(field: str) -> str:
+    """``expectedCloseDate`` → ``Expected close date``."""
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", field.replace("_", " ")).lower()
+    return words[:1].upper() + words[1:]
+
+
+def _message(err: Mapping[str, Any], field: str) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    name = label(field)
+    if kind == "missing":
+        return "Request body is required" if field == "body" else f"{name} is required"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind in ("greater_than_equal", "greater_than") and str(ctx.get("ge", ctx.get("gt"))) == "0":
+        return f"{name} must be a positive number"
+    messages = {
+        "greater_than_equal": f"{name} must be at least {ctx.get('ge')}",
+        "less_than_equal": f"{name} must be at most {ctx.get('le')}",
+        "string_too_short": f"{name} cannot be empty",
+        "string_too_long": f"{name} must be at most {ctx.get('max_length')} characters",
+        "too_long": f"{name} must have at most {ctx.get('max_length')} items",
+        "string_type": f"{name} must be a string",
+        "list_type": f"{name} must be an array",
+        "literal_error": f"{name} must be one of: {str(ctx.get('expected', '')).replace(chr(39), '')}",
+        "string_pattern_mismatch": f"{name} has an invalid format",
+        "model_attributes_type": "Request body must be a JSON object",
+        "dict_type": "Request body must be a JSON object",
+    }
+    if kind in messages:
+        return messages[kind]
+    if kind.startswith(("int_", "float_", "decimal_")):
+        return f"{name} must be a number" if not kind.startswith("int_") else f"{name} must be an integer"
+    if kind.startswith("bool"):
+        return f"{name} must be true or false"
+    return f"{name}: {err['msg']}"
+
+
+def validation_details(errors: Any) -> dict[str, str]:
+    details: dict[str, str] = {}
+    for err in errors:
+        loc = [part for part in err["loc"] if part not in ("body", "query", "path", "header")]
+        if err["type"] == "value_error" and not loc and ": " in str(err["msg"]):
+            field, _, message = str(err["msg"]).removeprefix("Value error, ").partition(": ")
+            details.setdefault(field, message)
+            continue
+        field = str(loc[0]) if loc else "body"
+        details.setdefault(field, _message(err, field))
+    return details
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return error(exc.status_code, exc.error, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> Response:
+        return error(404, str(exc))
+
+    @app.exception_handler(BadReference)
+    async def _bad_reference(_: Request, exc: BadReference) -> Response:
+        return error(400, str(exc))
+
+    @app.exception_handler(Invalid)
+    async def _invalid(_: Request, exc: Invalid) -> Response:
+        return error(422, "Validation failed", details=exc.details)
+
+    @app.exception_handler(DuplicateContact)
+    async def _duplicate(_: Request, exc: DuplicateContact) -> Response:
+        return error(
+            409,
+            "Contact already exists",
+            message=str(exc),
+            field=exc.field,
+            existingContactId=exc.existing_id,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(err["type"] == "json_invalid" for err in errors):
+            return error(400, "Invalid JSON", message="The request body is not valid JSON")
+        return error(422, "Validation failed", details=validation_details(errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        text = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+        return error(exc.status_code, text, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", path=request.url.path)
+        return error(500, "Internal server error")

@@ -1,0 +1,49 @@
+"""Settings from the environment (prefix ``ISAO_``) or a ``.env`` file: the one place knobs live."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ISAO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".isao"), description="Where the SQLite file and generated secrets live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key encrypting provider and webhook secrets at rest; generated into data_dir if unset.",
+    )
+    rate_limit: int = Field(default=600, ge=1, description="Requests each API key may make per window.")
+    rate_limit_window: int = Field(default=60, ge=1, description="Rate-limit window in seconds.")
+    default_phone_region: str = Field(
+        default="FR", description="Region assumed for phone numbers written without a country code."
+    )
+    allow_private_webhook_targets: bool = Field(
+        default=True, description="Allow webhook targets on loopback/private addresses (single-company installs)."
+    )
+    db_pool_size: int = Field(default=20, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url.removeprefix("postgres://")
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'isao.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
