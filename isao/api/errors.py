@@ -35,14 +35,19 @@ def label(field: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def _bound(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _message(err: Mapping[str, Any], field: str) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
+    kind = err["type"]
+    ctx = {key: _bound(value) for key, value in (err.get("ctx") or {}).items()}
     name = label(field)
     if kind == "missing":
         return "Request body is required" if field == "body" else f"{name} is required"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
-    if kind in ("greater_than_equal", "greater_than") and str(ctx.get("ge", ctx.get("gt"))) == "0":
+    if kind in ("greater_than_equal", "greater_than") and ctx.get("ge", ctx.get("gt")) == "0":
         return f"{name} must be a positive number"
     messages = {
         "greater_than_equal": f"{name} must be at least {ctx.get('ge')}",

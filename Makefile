@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything they need is installed here.
+VENV   ?= .venv
+PYTHON ?= python3
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test lint fmt typecheck test-sqlite test-postgres bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## Serve ISAO on SQLite with a demo company and a fresh API key
+	$(VENV)/bin/isao serve --demo
+
+test: install lint typecheck  ## Lint, type-check, then the whole suite on SQLite and PostgreSQL
+	VENV=$(VENV) scripts/test.sh
+
+lint: install
+	$(VENV)/bin/ruff check isao tests bench
+	$(VENV)/bin/ruff format --check isao tests bench
+
+fmt: install
+	$(VENV)/bin/ruff format isao tests bench
+	$(VENV)/bin/ruff check --fix isao tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy isao tests bench
+
+test-sqlite: install
+	VENV=$(VENV) scripts/test.sh sqlite
+
+test-postgres: install
+	VENV=$(VENV) scripts/test.sh postgres
+
+bench: install  ## API throughput; results go to docs/benchmarks.md
+	$(VENV)/bin/python bench/api.py
+
+clean:
+	rm -rf $(VENV) .isao .pytest_cache .mypy_cache .ruff_cache

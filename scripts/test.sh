@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run the suite on SQLite, then on a throwaway PostgreSQL. `scripts/test.sh sqlite|postgres` runs one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+which=${1:-all}
+
+run_pytest() {
+    local rc=0
+    "$VENV/bin/pytest" -q "${@}" || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "pytest collected no tests: that is a failure here" >&2
+        exit 1
+    fi
+    return "$rc"
+}
+
+if [ "$which" = all ] || [ "$which" = sqlite ]; then
+    echo "=== Test suite on SQLite"
+    ISAO_TEST_DATABASE_URL= run_pytest
+fi
+
+if [ "$which" = all ] || [ "$which" = postgres ]; then
+    echo "=== Test suite on PostgreSQL"
+    # shellcheck source=scripts/pg.sh
+    source scripts/pg.sh
+    pg_start
+    trap pg_stop EXIT
+    ISAO_TEST_DATABASE_URL="$PG_URL" run_pytest
+fi

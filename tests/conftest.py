@@ -1,0 +1,139 @@
+"""Fixtures: one database per run (SQLite, or PostgreSQL from ISAO_TEST_DATABASE_URL), a live server on
+127.0.0.1, and a fresh company with its key per test so tests never see each other's records."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from isao.api.app import create_app
+from isao.config import Settings
+from isao.crm import companies, keys
+from isao.db import Database
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+
+    @property
+    def api(self) -> str:
+        return self.url + "/api/external"
+
+
+@contextlib.contextmanager
+def serve(app: FastAPI) -> Iterator[LiveServer]:
+    """Run ``app`` under uvicorn in a thread on a free loopback port, for tests over real HTTP."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir: Path = tmp_path_factory.mktemp("isao-data")
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("ISAO_TEST_DATABASE_URL") or None,
+        rate_limit=1_000_000,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    application.state.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def db(app: FastAPI) -> Database:
+    database: Database = app.state.db
+    return database
+
+
+@pytest.fixture(scope="session")
+def server(app: FastAPI) -> Iterator[LiveServer]:
+    with serve(app) as live:
+        yield live
+
+
+@dataclass
+class Tenant:
+    """A company of its own with a full-scope key, and helpers to act as it."""
+
+    db: Database
+    company_id: str
+    company_name: str
+    key_id: str
+    token: str
+    api: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+    def key(self, scopes: list[str], name: str = "limited") -> str:
+        with self.db.write() as session:
+            _, token = keys.create(session, self.company_id, name, scopes)
+        return token
+
+    def user(self, name: str = "Sales Rep", email: str = "sales@isao.io") -> str:
+        with self.db.write() as session:
+            return companies.create_user(session, self.company_id, name, email).id
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=30)
+
+
+def make_tenant(db: Database, api: str, name: str = "Acme") -> Tenant:
+    with db.write() as session:
+        company = companies.create(session, name)
+        row, token = keys.create(session, company.id, "tests", list(keys.SCOPES))
+        return Tenant(db, company.id, company.name, row.id, token, api)
+
+
+@pytest.fixture
+def tenant(db: Database, server: LiveServer) -> Tenant:
+    return make_tenant(db, server.api)
+
+
+@pytest.fixture
+def other_tenant(db: Database, server: LiveServer) -> Tenant:
+    return make_tenant(db, server.api, "Globex")
+
+
+@pytest.fixture
+def api(tenant: Tenant) -> Iterator[httpx.Client]:
+    """Plain httpx against the live server, authenticated as ``tenant``."""
+    with tenant.client() as client:
+        yield client
