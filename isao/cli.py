@@ -115,7 +115,9 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(company: Annotated[str | None, typer.Option(help="Only this company (id or name)")] = None) -> None:
+def keys_list(
+    company: Annotated[str | None, typer.Option(help="Only this company (id or name)")] = None,
+) -> None:
     db = _db()
     company_id = _company_id(db, company) if company else None
     table = Table("id", "company", "name", "prefix", "scopes", "created", "last used", "revoked")

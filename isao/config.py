@@ -12,13 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ISAO_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path(".isao"), description="Where the SQLite file and generated secrets live.")
+    data_dir: Path = Field(
+        default=Path(".isao"), description="Where the SQLite file and generated secrets live."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; defaults to a SQLite file in data_dir."
     )
     secret_key: str | None = Field(
         default=None,
-        description="Fernet key encrypting provider and webhook secrets at rest; generated into data_dir if unset.",
+        description="Fernet key for secrets at rest; generated into data_dir when unset.",
     )
     rate_limit: int = Field(default=600, ge=1, description="Requests each API key may make per window.")
     rate_limit_window: int = Field(default=60, ge=1, description="Rate-limit window in seconds.")
@@ -26,7 +28,8 @@ class Settings(BaseSettings):
         default="FR", description="Region assumed for phone numbers written without a country code."
     )
     allow_private_webhook_targets: bool = Field(
-        default=True, description="Allow webhook targets on loopback/private addresses (single-company installs)."
+        default=True,
+        description="Allow webhook targets on loopback/private addresses (single-company installs).",
     )
     db_pool_size: int = Field(default=20, ge=1)
     host: str = "127.0.0.1"

@@ -39,11 +39,13 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:  # wrong ISAO_SECRET_KEY: say so rather than return garbage
-        raise RuntimeError("cannot decrypt a stored secret: is ISAO_SECRET_KEY the one it was written with?") from exc
+        raise RuntimeError(
+            "cannot decrypt a stored secret: is ISAO_SECRET_KEY the one it was written with?"
+        ) from exc
 
 
 def hash_token(token: str) -> str:
-    """SHA-256 of a high-entropy token; a slow KDF buys nothing for 240 random bits and costs every request."""
+    """SHA-256: a slow KDF adds nothing to 240 random bits and would cost every request."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -27,7 +27,9 @@ and a 429 carries `Retry-After`.
 """
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, migrate: bool = True
+) -> FastAPI:
     settings = settings or get_settings()
     if db is None:
         url = settings.resolved_database_url()

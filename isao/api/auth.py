@@ -31,7 +31,9 @@ def authenticate(request: Request) -> Principal:
         if row is None:
             raise ApiError(401, "Invalid API key", message=_HOW)
         if row.revoked_at is not None:
-            raise ApiError(401, "API key has been revoked", message="Create a new key with `isao keys create`")
+            raise ApiError(
+                401, "API key has been revoked", message="Create a new key with `isao keys create`"
+            )
         principal = keys.principal(row)
         stale = row.last_used_at is None or utcnow() - row.last_used_at > _TOUCH_EVERY
     if stale:

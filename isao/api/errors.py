@@ -9,8 +9,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from isao.api.responses import error
 from isao.crm.errors import BadReference, DuplicateContact, Invalid, NotFound
@@ -84,6 +86,15 @@ def validation_details(errors: Any) -> dict[str, str]:
     return details
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method any route serves at this path; Starlette's own 405 names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:
@@ -119,8 +130,10 @@ def install(app: FastAPI) -> None:
         return error(422, "Validation failed", details=validation_details(errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        text = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return error(405, "Method not allowed", headers={"Allow": ", ".join(_allowed(request))})
+        text = {404: "Not found"}.get(exc.status_code, str(exc.detail))
         return error(exc.status_code, text, headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -47,4 +47,6 @@ class ExternalApiMiddleware:
 
 
 def _has_bearer(scope: Scope) -> bool:
-    return any(name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"])
+    return any(
+        name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
+    )

@@ -14,7 +14,9 @@ from isao.timeutil import parse_iso
 PageNo = Annotated[int, Query(ge=1, le=1_000_000, description="Page number (minimum: 1)")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (maximum: 200)")]
 SortParam = Annotated[Sort, Query(description="Order: createdAt or updatedAt, `-` for descending")]
-Since = Annotated[str | None, Query(description="ISO 8601 date; inclusive", examples=["2024-11-01T00:00:00.000Z"])]
+Since = Annotated[
+    str | None, Query(description="ISO 8601 date; inclusive", examples=["2024-11-01T00:00:00.000Z"])
+]
 
 
 def page(page: int, limit: int, sort: str) -> Page:

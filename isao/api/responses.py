@@ -1,4 +1,4 @@
-"""Envelopes: ``{"success": true, "data": …, "meta": …}`` and ``{"success": false, "error": …}``, as orjson."""
+"""The envelopes ``{"success": true, "data", "meta"}`` and ``{"success": false, "error"}``, as orjson."""
 
 from __future__ import annotations
 

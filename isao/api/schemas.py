@@ -127,7 +127,10 @@ def _envelope(model: type[BaseModel], suffix: str, **fields: Any) -> type[BaseMo
 _RATE_HEADERS = {
     "X-RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests allowed per window"},
     "X-RateLimit-Remaining": {"schema": {"type": "integer"}, "description": "Requests left in this window"},
-    "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Epoch seconds when the window resets"},
+    "X-RateLimit-Reset": {
+        "schema": {"type": "integer"},
+        "description": "Epoch seconds when the window resets",
+    },
 }
 
 

@@ -43,7 +43,10 @@ def find_duplicate(
     session: Session, company_id: str, email: str | None, phone: str | None, exclude_id: str | None = None
 ) -> tuple[str, str] | None:
     """The id of a contact already holding this email or phone, and which field matched."""
-    for field, column, value in (("email", Contact.email, email), ("phoneNumber", Contact.phone_number, phone)):
+    for field, column, value in (
+        ("email", Contact.email, email),
+        ("phoneNumber", Contact.phone_number, phone),
+    ):
         if value is None:
             continue
         query = select(Contact.id).where(Contact.company_id == company_id, column == value)

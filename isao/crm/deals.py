@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from isao.crm import events, serialize
 from isao.crm.errors import BadReference, NotFound
 from isao.crm.listing import Page, paginate, since
-from isao.crm.schemas import DealCreate, DealFields, DealStatusUpdate, DealUpdate
+from isao.crm.schemas import DealCreate, DealStatusUpdate, DealUpdate
 from isao.db.models import Contact, Deal, User
 from isao.ids import new_id
 from isao.timeutil import utcnow
@@ -113,13 +114,15 @@ def list_(
     return paginate(session, query, Deal, page)
 
 
-def _apply(session: Session, company_id: str, row: Deal, data: DealFields, fields: Any) -> None:
+def _apply(session: Session, company_id: str, row: Deal, data: BaseModel, fields: Iterable[str]) -> None:
     for field in fields:
         if field not in _COLUMNS:
             continue
         value = getattr(data, field)
         if field == "contactId" and value is not None:
-            contact = session.scalar(select(Contact).where(Contact.company_id == company_id, Contact.id == value))
+            contact = session.scalar(
+                select(Contact).where(Contact.company_id == company_id, Contact.id == value)
+            )
             if contact is None:
                 raise BadReference("Contact not found or does not belong to your company")
             row.contact = contact
@@ -141,4 +144,6 @@ def _apply(session: Session, company_id: str, row: Deal, data: DealFields, field
 def _record_outcome(session: Session, company_id: str, row: Deal, payload: dict[str, Any]) -> None:
     """``deal.won``/``deal.lost``, with ``wonAt``/``lostAt`` as the webhook reference shows."""
     key = "wonAt" if row.status == "won" else "lostAt"
-    events.record(session, company_id, f"deal.{row.status}", row.id, payload | {key: payload["actualCloseDate"]})
+    events.record(
+        session, company_id, f"deal.{row.status}", row.id, payload | {key: payload["actualCloseDate"]}
+    )

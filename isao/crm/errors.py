@@ -1,10 +1,10 @@
 """Errors the CRM services raise; the API turns each into its documented HTTP body.
 
-    CrmError
-    ├── NotFound          404  "Deal not found"
-    ├── BadReference      400  a referenced record is unknown or belongs to another company
-    ├── Invalid           422  per-field messages
-    └── DuplicateContact  409  carries the existing contact's id
+CrmError
+├── NotFound          404  "Deal not found"
+├── BadReference      400  a referenced record is unknown or belongs to another company
+├── Invalid           422  per-field messages
+└── DuplicateContact  409  carries the existing contact's id
 """
 
 from __future__ import annotations

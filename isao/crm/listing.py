@@ -26,7 +26,7 @@ class Page:
 
 
 def since(query: Select[Any], column: Any, value: datetime | None) -> Select[Any]:
-    """``createdSince``/``updatedSince`` are inclusive, so a poller that reuses the last value seen misses nothing."""
+    """Inclusive, so a poller that passes back the last ``updatedAt`` it saw misses nothing."""
     return query if value is None else query.where(column >= value)
 
 

@@ -65,7 +65,11 @@ def _tags(value: list[str] | None) -> list[str] | None:
 Text = Annotated[str | None, Field(default=None, max_length=255)]
 Email = Annotated[str | None, Field(default=None, max_length=320), AfterValidator(_email)]
 Phone = Annotated[str | None, Field(default=None, max_length=64), AfterValidator(normalize_phone)]
-Tags = Annotated[list[Annotated[str, Field(max_length=100)]] | None, Field(default=None, max_length=100), AfterValidator(_tags)]
+Tags = Annotated[
+    list[Annotated[str, Field(max_length=100)]] | None,
+    Field(default=None, max_length=100),
+    AfterValidator(_tags),
+]
 Date = Annotated[datetime | None, BeforeValidator(_date), Field(default=None)]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_VALUE), AfterValidator(_money)]
 Probability = Annotated[float | None, Field(default=None, ge=0, le=100)]

@@ -67,7 +67,9 @@ def subscribe(
 
 def list_(session: Session, company_id: str) -> Sequence[WebhookSubscription]:
     query = select(WebhookSubscription).where(WebhookSubscription.company_id == company_id)
-    return session.scalars(query.order_by(WebhookSubscription.created_at.desc(), WebhookSubscription.id)).all()
+    return session.scalars(
+        query.order_by(WebhookSubscription.created_at.desc(), WebhookSubscription.id)
+    ).all()
 
 
 def delete(session: Session, company_id: str, subscription_id: str) -> None:

@@ -17,7 +17,11 @@ HOW = "Please provide a valid API key in the format: Authorization: Bearer YOUR_
 def test_missing_key(tenant: Tenant, headers: dict) -> None:
     response = httpx.get(f"{tenant.api}/deals", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"success": False, "error": "API key required in Authorization header", "message": HOW}
+    assert response.json() == {
+        "success": False,
+        "error": "API key required in Authorization header",
+        "message": HOW,
+    }
 
 
 def test_unknown_key(tenant: Tenant) -> None:
@@ -49,7 +53,10 @@ def test_missing_scope_is_403_with_permissions(tenant: Tenant) -> None:
             "requiredPermission": "deals:read",
             "availablePermissions": ["contacts:read", "contacts:write"],
         }
-        assert client.post("/deals", json={"title": "x", "value": 1}).json()["requiredPermission"] == "deals:write"
+        assert (
+            client.post("/deals", json={"title": "x", "value": 1}).json()["requiredPermission"]
+            == "deals:write"
+        )
         assert client.post("/webhooks/subscribe", json={}).json()["requiredPermission"] == "webhooks:write"
         assert client.get("/webhooks").json()["requiredPermission"] == "webhooks:read"
         assert client.get("/contacts").status_code == 200
@@ -102,7 +109,9 @@ def test_keys_are_stored_hashed(tenant: Tenant) -> None:
 
 
 def test_rate_limit(settings: Settings) -> None:
-    limited = create_app(settings.model_copy(update={"rate_limit": 3, "rate_limit_window": 3600}), migrate=False)
+    limited = create_app(
+        settings.model_copy(update={"rate_limit": 3, "rate_limit_window": 3600}), migrate=False
+    )
     try:
         with serve(limited) as live:
             tenant = make_tenant(limited.state.db, live.api)

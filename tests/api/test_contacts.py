@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -80,10 +81,13 @@ def test_malformed_json_is_a_400(tenant: Tenant) -> None:
     assert response.json()["success"] is False and response.json()["error"] == "Invalid JSON"
 
 
-@pytest.mark.parametrize(("first", "second", "field"), [
-    ({"email": "dup@example.com"}, {"email": "DUP@example.com"}, "email"),
-    ({"phoneNumber": "+33612345678"}, {"phoneNumber": "06 12 34 56 78"}, "phoneNumber"),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "field"),
+    [
+        ({"email": "dup@example.com"}, {"email": "DUP@example.com"}, "email"),
+        ({"phoneNumber": "+33612345678"}, {"phoneNumber": "06 12 34 56 78"}, "phoneNumber"),
+    ],
+)
 def test_duplicate_email_or_phone_is_409_with_existing_id(
     api: httpx.Client, first: dict, second: dict, field: str
 ) -> None:
@@ -152,8 +156,14 @@ def test_empty_list_has_zero_pages(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"limit": 201}, "limit"), ({"limit": 0}, "limit"), ({"page": 0}, "page"), ({"page": "x"}, "page"),
-     ({"createdSince": "yesterday"}, "createdSince"), ({"sort": "name"}, "sort")],
+    [
+        ({"limit": 201}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"page": 0}, "page"),
+        ({"page": "x"}, "page"),
+        ({"createdSince": "yesterday"}, "createdSince"),
+        ({"sort": "name"}, "sort"),
+    ],
 )
 def test_bad_list_parameters_are_422(api: httpx.Client, params: dict, field: str) -> None:
     response = api.get("/contacts", params=params)
@@ -162,11 +172,13 @@ def test_bad_list_parameters_are_422(api: httpx.Client, params: dict, field: str
 
 
 def test_filters(api: httpx.Client) -> None:
-    alice = create(api, name="Alice Martin", email="alice@shop.example", currentCompany="Shop SARL", tags=["vip"])
+    alice = create(
+        api, name="Alice Martin", email="alice@shop.example", currentCompany="Shop SARL", tags=["vip"]
+    )
     bob = create(api, name="Bob Stone", email="bob@other.example", tags=["lead", "vip"])
     carol = create(api, name="Carol 100%", tags=["lead"])
 
-    def ids(**params: object) -> list[str]:
+    def ids(**params: Any) -> list[str]:
         return [c["id"] for c in api.get("/contacts", params=params).json()["data"]]
 
     assert ids(search="shop") == [alice["id"]]

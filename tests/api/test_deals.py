@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +16,12 @@ ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 def contact(api: httpx.Client) -> dict:
     response = api.post(
         "/contacts",
-        json={"name": "John Smith", "email": "john@techcorp.com", "phoneNumber": "+33123456789",
-              "currentCompany": "Tech Corp"},
+        json={
+            "name": "John Smith",
+            "email": "john@techcorp.com",
+            "phoneNumber": "+33123456789",
+            "currentCompany": "Tech Corp",
+        },
     )
     return response.json()["data"]
 
@@ -82,8 +87,17 @@ def test_validation_failed_body(api: httpx.Client) -> None:
         "error": "Validation failed",
         "details": {"title": "Title is required", "value": "Value must be a positive number"},
     }
-    bad = api.post("/deals", json={"title": "x", "value": 1, "priority": "urgent", "probability": 101,
-                                   "expectedCloseDate": "soon", "status": "maybe"}).json()["details"]
+    bad = api.post(
+        "/deals",
+        json={
+            "title": "x",
+            "value": 1,
+            "priority": "urgent",
+            "probability": 101,
+            "expectedCloseDate": "soon",
+            "status": "maybe",
+        },
+    ).json()["details"]
     assert set(bad) == {"priority", "probability", "expectedCloseDate", "status"}
     assert bad["probability"] == "Probability must be at most 100"
 
@@ -91,7 +105,10 @@ def test_validation_failed_body(api: httpx.Client) -> None:
 def test_unknown_contact_is_400(api: httpx.Client) -> None:
     response = api.post("/deals", json={"title": "x", "value": 1, "contactId": "contact_456"})
     assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "Contact not found or does not belong to your company"}
+    assert response.json() == {
+        "success": False,
+        "error": "Contact not found or does not belong to your company",
+    }
 
 
 def test_contact_of_another_company_is_400(api: httpx.Client, other_tenant: Tenant) -> None:
@@ -101,7 +118,9 @@ def test_contact_of_another_company_is_400(api: httpx.Client, other_tenant: Tena
     assert response.status_code == 400
     assert response.json()["error"] == "Contact not found or does not belong to your company"
     foreign_user = other_tenant.user()
-    assert api.post("/deals", json={"title": "x", "value": 1, "assignedToId": foreign_user}).status_code == 400
+    assert (
+        api.post("/deals", json={"title": "x", "value": 1, "assignedToId": foreign_user}).status_code == 400
+    )
 
 
 def test_mark_won_with_close_date(api: httpx.Client) -> None:
@@ -112,7 +131,11 @@ def test_mark_won_with_close_date(api: httpx.Client) -> None:
     )
     assert response.status_code == 200
     data = response.json()["data"]
-    assert (data["status"], data["stage"], data["actualCloseDate"]) == ("won", "closed-won", "2024-11-08T15:30:00.000Z")
+    assert (data["status"], data["stage"], data["actualCloseDate"]) == (
+        "won",
+        "closed-won",
+        "2024-11-08T15:30:00.000Z",
+    )
 
 
 @pytest.mark.parametrize("status", ["won", "lost"])
@@ -124,16 +147,22 @@ def test_close_without_date_sets_now(api: httpx.Client, status: str) -> None:
     assert before <= closed <= datetime.now(UTC) + timedelta(seconds=1)
 
 
-@pytest.mark.parametrize("date", ["2024-11-08T16:30:00+01:00", "2024-11-08T15:30:00", "2024-11-08T15:30:00.123456"])
+@pytest.mark.parametrize(
+    "date", ["2024-11-08T16:30:00+01:00", "2024-11-08T15:30:00", "2024-11-08T15:30:00.123456"]
+)
 def test_close_dates_as_php_and_python_clients_send_them(api: httpx.Client, date: str) -> None:
     deal = new_deal(api)
-    data = api.put(f"/deals/{deal['id']}/status", json={"status": "lost", "actualCloseDate": date}).json()["data"]
+    data = api.put(f"/deals/{deal['id']}/status", json={"status": "lost", "actualCloseDate": date}).json()[
+        "data"
+    ]
     assert data["actualCloseDate"].startswith("2024-11-08T15:30:00.")
 
 
 def test_stage_and_probability_only(api: httpx.Client) -> None:
     deal = new_deal(api, stage="discovery")
-    data = api.put(f"/deals/{deal['id']}/status", json={"stage": "proposal", "probability": 60}).json()["data"]
+    data = api.put(f"/deals/{deal['id']}/status", json={"stage": "proposal", "probability": 60}).json()[
+        "data"
+    ]
     assert (data["stage"], data["probability"], data["status"]) == ("proposal", 60, "open")
 
 
@@ -156,7 +185,9 @@ def test_status_update_errors(api: httpx.Client) -> None:
 
 def test_full_update_and_delete(api: httpx.Client, contact: dict) -> None:
     deal = new_deal(api)
-    data = api.put(f"/deals/{deal['id']}", json={"value": 1500.5, "contactId": contact["id"], "title": "Renamed"}).json()["data"]
+    data = api.put(
+        f"/deals/{deal['id']}", json={"value": 1500.5, "contactId": contact["id"], "title": "Renamed"}
+    ).json()["data"]
     assert (data["value"], data["title"], data["contact"]["id"]) == (1500.5, "Renamed", contact["id"])
     unlinked = api.put(f"/deals/{deal['id']}", json={"contactId": None}).json()["data"]
     assert unlinked["contact"] is None
@@ -176,7 +207,7 @@ def test_list_filters_and_meta(api: httpx.Client, contact: dict) -> None:
     b = new_deal(api, stage="proposal", contactId=contact["id"])
     c = new_deal(api, stage="negotiation", status="won")
 
-    def ids(**params: object) -> list[str]:
+    def ids(**params: Any) -> list[str]:
         body = api.get("/deals", params=params).json()
         assert body["success"] is True
         return [d["id"] for d in body["data"]]

@@ -9,9 +9,15 @@ from tests.conftest import Tenant
 
 def test_company_a_cannot_touch_company_b(tenant: Tenant, other_tenant: Tenant) -> None:
     with other_tenant.client() as b:
-        contact = b.post("/contacts", json={"name": "B's contact", "email": "shared@example.com"}).json()["data"]
-        deal = b.post("/deals", json={"title": "B's deal", "value": 5, "contactId": contact["id"]}).json()["data"]
-        hook = b.post("/webhooks/subscribe", json={"event": "deal.won", "target_url": "https://b.example/h"}).json()["data"]
+        contact = b.post("/contacts", json={"name": "B's contact", "email": "shared@example.com"}).json()[
+            "data"
+        ]
+        deal = b.post("/deals", json={"title": "B's deal", "value": 5, "contactId": contact["id"]}).json()[
+            "data"
+        ]
+        hook = b.post(
+            "/webhooks/subscribe", json={"event": "deal.won", "target_url": "https://b.example/h"}
+        ).json()["data"]
 
     with tenant.client() as a:
         assert a.get("/contacts").json()["meta"]["total"] == 0

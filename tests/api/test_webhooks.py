@@ -12,7 +12,9 @@ from tests.conftest import Tenant
 
 
 def test_subscribe_list_delete(api: httpx.Client, tenant: Tenant) -> None:
-    response = api.post("/webhooks/subscribe", json={"event": "deal.won", "target_url": "http://localhost:3000/webhook/isao"})
+    response = api.post(
+        "/webhooks/subscribe", json={"event": "deal.won", "target_url": "http://localhost:3000/webhook/isao"}
+    )
     assert response.status_code == 201
     created = response.json()["data"]
     assert created["id"].startswith("wh_") and created["event"] == "deal.won"
@@ -42,7 +44,12 @@ def test_subscribe_list_delete(api: httpx.Client, tenant: Tenant) -> None:
 
 def test_seed_events_all_subscribe(api: httpx.Client) -> None:
     for event in ["contact.created", "contact.updated", "deal.created", "deal.won", "deal.lost"]:
-        assert api.post("/webhooks/subscribe", json={"event": event, "target_url": "https://example.com/h"}).status_code == 201
+        assert (
+            api.post(
+                "/webhooks/subscribe", json={"event": event, "target_url": "https://example.com/h"}
+            ).status_code
+            == 201
+        )
     assert len(api.get("/webhooks").json()["data"]) == 5
 
 
@@ -62,7 +69,9 @@ def test_bad_subscriptions_are_422(api: httpx.Client, payload: dict, field: str)
     assert field in response.json()["details"]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x", "http://[::1]/x"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x", "http://[::1]/x"]
+)
 def test_private_targets_refused_when_configured(url: str) -> None:
     with pytest.raises(Invalid) as caught:
         webhooks.check_target_url(url, allow_private=False)

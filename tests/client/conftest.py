@@ -80,12 +80,16 @@ def sdk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SdkServer]:
         app.state.db.dispose()
 
 
+def new_tenant(server: SdkServer, name: str = "Acme") -> SdkTenant:
+    with server.app.state.db.write() as session:
+        company = companies.create(session, name)
+        _, token = keys.create(session, company.id, "sdk-tests", list(keys.SCOPES))
+        return SdkTenant(server, company.id, token)
+
+
 @pytest.fixture
 def sdk_tenant(sdk_server: SdkServer) -> SdkTenant:
-    with sdk_server.app.state.db.write() as session:
-        company = companies.create(session, "Acme")
-        _, token = keys.create(session, company.id, "sdk-tests", list(keys.SCOPES))
-        return SdkTenant(sdk_server, company.id, token)
+    return new_tenant(sdk_server)
 
 
 @pytest.fixture

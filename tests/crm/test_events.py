@@ -16,7 +16,9 @@ from tests.conftest import Tenant
 def types_for(db: Database, company_id: str, entity_id: str) -> list[str]:
     with db.read() as session:
         rows = session.scalars(
-            select(Event).where(Event.company_id == company_id, Event.entity_id == entity_id).order_by(Event.id)
+            select(Event)
+            .where(Event.company_id == company_id, Event.entity_id == entity_id)
+            .order_by(Event.id)
         ).all()
         return [row.type for row in rows]
 
@@ -51,7 +53,9 @@ def test_deal_events_and_payload_shape(api: httpx.Client, tenant: Tenant) -> Non
         "deal.lost",
     ]
     with tenant.db.read() as session:
-        won_event = session.scalar(select(Event).where(Event.entity_id == deal["id"], Event.type == "deal.won"))
+        won_event = session.scalar(
+            select(Event).where(Event.entity_id == deal["id"], Event.type == "deal.won")
+        )
         assert won_event is not None
         assert won_event.data["wonAt"] == won["actualCloseDate"]
         assert {k: v for k, v in won_event.data.items() if k != "wonAt"} == won
@@ -65,7 +69,9 @@ def test_deal_events_and_payload_shape(api: httpx.Client, tenant: Tenant) -> Non
 
 
 def test_abandoned_cart_created_lost_emits_lost(api: httpx.Client, tenant: Tenant) -> None:
-    deal = api.post("/deals", json={"title": "Abandoned Cart #1", "value": 10, "status": "lost"}).json()["data"]
+    deal = api.post("/deals", json={"title": "Abandoned Cart #1", "value": 10, "status": "lost"}).json()[
+        "data"
+    ]
     assert deal["actualCloseDate"] is not None
     assert types_for(tenant.db, tenant.company_id, deal["id"]) == ["deal.created", "deal.lost"]
 
@@ -81,5 +87,12 @@ def test_a_failed_transaction_leaves_neither_change_nor_event(tenant: Tenant) ->
 
 
 def test_event_type_catalogue() -> None:
-    assert {"contact.created", "contact.updated", "deal.created", "deal.updated", "deal.stage_changed",
-            "deal.won", "deal.lost"} <= set(events.EVENT_TYPES)
+    assert {
+        "contact.created",
+        "contact.updated",
+        "deal.created",
+        "deal.updated",
+        "deal.stage_changed",
+        "deal.won",
+        "deal.lost",
+    } <= set(events.EVENT_TYPES)

@@ -82,7 +82,9 @@ def create_deal(request: Request, caller: DealsWrite, body: DealCreate) -> Respo
     response_model=None,
     responses={200: success(one(DealOut), "Updated"), **errors(400, 404)},
 )
-def update_deal_status(request: Request, caller: DealsWrite, deal_id: str, body: DealStatusUpdate) -> Response:
+def update_deal_status(
+    request: Request, caller: DealsWrite, deal_id: str, body: DealStatusUpdate
+) -> Response:
     with request.app.state.db.write() as session:
         data = serialize.deal(deals.update(session, caller.company_id, deal_id, body))
     return ok(data)

@@ -7,12 +7,10 @@ from sqlalchemy import create_engine, pool
 
 from isao.db.models import Base
 
-config = context.config
-url = config.get_main_option("sqlalchemy.url")
-assert url
-
 
 def run() -> None:
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "isao.db.migrate passes the URL"
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
