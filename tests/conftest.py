@@ -23,12 +23,6 @@ from isao.crm import companies, keys
 from isao.db import Database
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -41,9 +35,11 @@ class LiveServer:
 @contextlib.contextmanager
 def serve(app: FastAPI) -> Iterator[LiveServer]:
     """Run ``app`` under uvicorn in a thread on a free loopback port, for tests over real HTTP."""
-    port = free_port()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # handed to uvicorn still bound: no race for the port
+    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -55,6 +51,7 @@ def serve(app: FastAPI) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")

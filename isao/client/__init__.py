@@ -2,7 +2,7 @@
 
 Usage::
 
-    from isao.client import IsaoClient, ConflictError, NotFoundError
+    from isao.client import AsyncIsaoClient, IsaoClient, NotFoundError
 
     with IsaoClient("ck_...", "https://crm.example.com/api/external") as isao:
         print(isao.test()["companyName"])
@@ -17,6 +17,11 @@ Usage::
 
         hook = isao.webhooks.subscribe("deal.won", "https://hooks.example.com/isao")
         store_secret(hook["secret"])  # shown only once: it signs the deliveries
+
+        try:
+            isao.contacts.get("contact_unknown")
+        except NotFoundError as exc:
+            print(exc.status_code, exc.error)  # 404 Contact not found
 
     # asyncio: the same surface, awaited
     async with AsyncIsaoClient("ck_...") as isao:

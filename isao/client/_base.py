@@ -189,6 +189,8 @@ class RetryPolicy:
       methods only. A POST that may have reached the server is not repeated, as that could
       create a second record; it is retried only when the connection was never opened.
     * Other 4xx: never; the same request would fail the same way.
+
+    A retried DELETE whose first answer was lost reports ``NotFoundError``: the record is gone either way.
     """
 
     max_retries: int = 3

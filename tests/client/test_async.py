@@ -15,11 +15,12 @@ from isao.client import (
     PermissionDeniedError,
     ValidationError,
 )
-from tests.client.conftest import SdkTenant, Sleeps
+from tests.client.conftest import Sleeps
+from tests.conftest import Tenant
 
 
-async def test_test_and_contacts(aclient: AsyncIsaoClient, sdk_tenant: SdkTenant) -> None:
-    assert (await aclient.test())["companyId"] == sdk_tenant.company_id
+async def test_test_and_contacts(aclient: AsyncIsaoClient, tenant: Tenant) -> None:
+    assert (await aclient.test())["companyId"] == tenant.company_id
 
     ada = await aclient.contacts.create(first_name="Ada", email="ada@example.com")
     assert ada["name"] == "Ada"
@@ -78,7 +79,7 @@ async def test_webhooks(aclient: AsyncIsaoClient) -> None:
         await aclient.webhooks.delete(hook["id"])
 
 
-async def test_errors_map_to_classes(aclient: AsyncIsaoClient, sdk_tenant: SdkTenant, sleeps: Sleeps) -> None:
+async def test_errors_map_to_classes(aclient: AsyncIsaoClient, tenant: Tenant, sleeps: Sleeps) -> None:
     ada = await aclient.contacts.create(name="Ada", email="ada@example.com")
     with pytest.raises(ConflictError) as conflict:
         await aclient.contacts.create(name="Other", email="ada@example.com")
@@ -87,11 +88,11 @@ async def test_errors_map_to_classes(aclient: AsyncIsaoClient, sdk_tenant: SdkTe
         await aclient.contacts.create(email="nope")
     assert set(invalid.value.details) == {"email"}  # the name check runs only once fields are valid
 
-    async with AsyncIsaoClient(sdk_tenant.key(["contacts:read"]), sdk_tenant.server.api) as readonly:
+    async with AsyncIsaoClient(tenant.key(["contacts:read"]), tenant.api) as readonly:
         with pytest.raises(PermissionDeniedError) as denied:
             await readonly.deals.list()
         assert denied.value.required_permission == "deals:read"
-    async with AsyncIsaoClient("ck_not-a-key", sdk_tenant.server.api) as stranger:
+    async with AsyncIsaoClient("ck_not-a-key", tenant.api) as stranger:
         with pytest.raises(AuthenticationError):
             await stranger.test()
     assert sleeps.calls == []

@@ -19,11 +19,12 @@ from isao.client import (
     TransportError,
     ValidationError,
 )
-from tests.client.conftest import SdkTenant, Sleeps, new_tenant
+from tests.client.conftest import Sleeps
+from tests.conftest import Tenant
 
 
-def test_401_unknown_key(sdk_tenant: SdkTenant) -> None:
-    with IsaoClient("ck_not-a-real-key", sdk_tenant.server.api) as stranger:
+def test_401_unknown_key(tenant: Tenant) -> None:
+    with IsaoClient("ck_not-a-real-key", tenant.api) as stranger:
         with pytest.raises(AuthenticationError) as caught:
             stranger.contacts.list()
     err = caught.value
@@ -33,8 +34,8 @@ def test_401_unknown_key(sdk_tenant: SdkTenant) -> None:
     assert err.body["success"] is False
 
 
-def test_403_missing_scope(sdk_tenant: SdkTenant, sleeps: Sleeps) -> None:
-    with IsaoClient(sdk_tenant.key(["contacts:read"]), sdk_tenant.server.api, sleep=sleeps) as readonly:
+def test_403_missing_scope(tenant: Tenant, sleeps: Sleeps) -> None:
+    with IsaoClient(tenant.key(["contacts:read"]), tenant.api, sleep=sleeps) as readonly:
         assert readonly.contacts.list().total == 0
         with pytest.raises(PermissionDeniedError) as caught:
             readonly.contacts.create(name="Ada")
@@ -89,10 +90,9 @@ def test_400_unknown_contact_reference(client: IsaoClient) -> None:
     assert caught.value.error == "Contact not found or does not belong to your company"
 
 
-def test_other_companys_records_are_not_found(client: IsaoClient, sdk_tenant: SdkTenant) -> None:
+def test_other_companys_records_are_not_found(client: IsaoClient, other_tenant: Tenant) -> None:
     theirs = client.contacts.create(name="Ada")
-    other = new_tenant(sdk_tenant.server, "Globex")
-    with IsaoClient(other.token, other.server.api) as globex:
+    with IsaoClient(other_tenant.token, other_tenant.api) as globex:
         with pytest.raises(NotFoundError):
             globex.contacts.get(theirs["id"])
         assert globex.contacts.list().total == 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from isao.api.ratelimit import RateLimiter
 from isao.client import (
@@ -22,7 +23,8 @@ from isao.client import (
     TransportError,
 )
 from isao.client.errors import ApiError, error_class, retry_after_seconds
-from tests.client.conftest import SdkTenant, Sleeps
+from tests.client.conftest import Sleeps
+from tests.conftest import Tenant
 
 OK = {"success": True, "data": {"companyId": "company_1"}}
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -288,19 +290,16 @@ async def test_async_exhaustion(sleeps: Sleeps) -> None:
     assert len(seen) == 2 and sleeps.calls == [1.0]
 
 
-def test_live_rate_limit_is_waited_out_then_reported(sdk_tenant: SdkTenant, sleeps: Sleeps) -> None:
+def test_live_rate_limit_is_waited_out_then_reported(app: FastAPI, tenant: Tenant, sleeps: Sleeps) -> None:
     """The real limiter's ``Retry-After`` header is read; a fixed clock makes it 20 s."""
-    app = sdk_tenant.server.app
     original = app.state.limiter
     app.state.limiter = RateLimiter(limit=1, window=60, clock=lambda: 1_000_000.0)  # window ends in 20 s
     try:
-        with IsaoClient(sdk_tenant.token, sdk_tenant.server.api, max_retries=2, sleep=sleeps) as client:
+        with IsaoClient(tenant.token, tenant.api, max_retries=2, sleep=sleeps) as client:
             client.test()
             with pytest.raises(RateLimitError) as caught:
                 client.contacts.list()
-        with IsaoClient(
-            sdk_tenant.token, sdk_tenant.server.api, max_retry_after=10, sleep=sleeps
-        ) as impatient:
+        with IsaoClient(tenant.token, tenant.api, max_retry_after=10, sleep=sleeps) as impatient:
             with pytest.raises(RateLimitError):
                 impatient.test()
     finally:

@@ -9,14 +9,15 @@ import pytest
 
 from isao.client import IsaoClient, NotFoundError, Page
 from isao.crm import keys
-from tests.client.conftest import SdkTenant, Sleeps
+from tests.client.conftest import Sleeps
+from tests.conftest import Tenant
 
 
-def test_test_reports_the_keys_company_and_scopes(client: IsaoClient, sdk_tenant: SdkTenant) -> None:
+def test_test_reports_the_keys_company_and_scopes(client: IsaoClient, tenant: Tenant) -> None:
     info = client.test()
-    assert info["companyId"] == sdk_tenant.company_id
+    assert info["companyId"] == tenant.company_id
     assert info["companyName"] == "Acme"
-    assert info["keyName"] == "sdk-tests"
+    assert info["keyName"] == "tests"
     assert sorted(info["scopes"]) == sorted(keys.SCOPES)
 
 
