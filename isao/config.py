@@ -32,6 +32,39 @@ class Settings(BaseSettings):
         description="Allow webhook targets on loopback/private addresses (single-company installs).",
     )
     db_pool_size: int = Field(default=20, ge=1)
+
+    # the queue
+    workers: int = Field(default=2, ge=0, description="Worker threads `isao serve` runs in-process.")
+    job_lease_seconds: float = Field(
+        default=60, gt=0, description="A claimed job is re-claimable after this."
+    )
+    job_max_attempts: int = Field(default=10, ge=1)
+    retry_base_seconds: float = Field(
+        default=2, gt=0, description="First back-off step for transient errors."
+    )
+    retry_cap_seconds: float = Field(default=3600, gt=0, description="Longest back-off for transient errors.")
+    worker_poll_seconds: float = Field(
+        default=0.5, gt=0, description="Idle workers look for due jobs this often."
+    )
+    plugins: list[str] = Field(
+        default_factory=list, description="Modules imported at start to register handlers."
+    )
+
+    # outgoing webhooks
+    webhook_retry_schedule: list[float] = Field(
+        default=[30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200],
+        description="Seconds before each retry of a failed delivery (about 27 hours in all).",
+    )
+    webhook_disable_after: int = Field(
+        default=20, ge=1, description="Consecutive failures that disable a hook."
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_rate_per_second: float = Field(
+        default=20, gt=0, description="Deliveries per second per target host."
+    )
+
+    # incoming webhooks
+    hook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     host: str = "127.0.0.1"
     port: int = 8000
 

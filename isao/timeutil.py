@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+
+Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:

@@ -61,6 +61,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=data_dir,
         database_url=os.environ.get("ISAO_TEST_DATABASE_URL") or None,
         rate_limit=1_000_000,
+        workers=0,
     )
 
 

@@ -1,21 +1,30 @@
-"""The FastAPI application: External API under ``/api/external``, OpenAPI at ``/docs``, ``/healthz``."""
+"""The server: External API under ``/api/external``, provider webhooks at ``/hooks``, OpenAPI at
+``/docs``, ``/metrics``, ``/healthz``, and (by default) worker threads running the queue."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from isao import __version__
 from isao.api import errors
 from isao.api.middleware import PREFIX, ExternalApiMiddleware
 from isao.api.ratelimit import RateLimiter
 from isao.api.responses import Json
-from isao.api.routes import contacts, deals, meta, webhooks
+from isao.api.routes import contacts, deadletters, deals, meta, webhooks
 from isao.config import Settings, get_settings
 from isao.db import Database
 from isao.db.migrate import upgrade
+from isao.hooks import routes as hook_routes
+from isao.metrics import watch_queue
+from isao.runtime import Runtime
 
 DESCRIPTION = """
 The ISAO External API. Authenticate every request with `Authorization: Bearer ck_…`
@@ -28,14 +37,35 @@ and a 429 carries `Retry-After`.
 
 
 def create_app(
-    settings: Settings | None = None, db: Database | None = None, *, migrate: bool = True
+    settings: Settings | None = None,
+    db: Database | None = None,
+    *,
+    migrate: bool = True,
+    workers: int | None = None,
 ) -> FastAPI:
+    """``workers`` in-process worker threads (default ``ISAO_WORKERS``; 0 runs none)."""
     settings = settings or get_settings()
     if db is None:
         url = settings.resolved_database_url()
         if migrate:
             upgrade(url)
         db = Database(url, pool_size=settings.db_pool_size)
+    runtime = Runtime(settings, db)
+    concurrency = settings.workers if workers is None else workers
+    queue_metrics = CollectorRegistry()
+    watch_queue(db, queue_metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pool = runtime.pool(concurrency) if concurrency else None
+        if pool:
+            pool.start()
+        try:
+            yield
+        finally:
+            if pool:
+                await run_in_threadpool(pool.stop)
+            runtime.close()
 
     app = FastAPI(
         title="ISAO External API",
@@ -44,19 +74,27 @@ def create_app(
         default_response_class=Json,
         docs_url="/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_window)
 
     external = APIRouter(prefix=PREFIX)
-    for module in (meta, contacts, deals, webhooks):
+    for module in (meta, contacts, deals, webhooks, deadletters):
         external.include_router(module.router)
     app.include_router(external)
+    app.include_router(hook_routes.router)
 
     @app.get("/healthz", tags=["Operations"], summary="Liveness: a constant answer, touching nothing")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["Operations"], summary="Prometheus metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        body = generate_latest(REGISTRY) + generate_latest(queue_metrics)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     errors.install(app)
     app.add_middleware(ExternalApiMiddleware)

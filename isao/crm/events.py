@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from isao.db.models import Event
+from isao.db.models import Event, WebhookSubscription
 from isao.ids import new_id
+from isao.queue import enqueue
 
 CONTACT_EVENTS = ("contact.created", "contact.updated", "contact.deleted")
 DEAL_EVENTS = ("deal.created", "deal.updated", "deal.stage_changed", "deal.won", "deal.lost", "deal.deleted")
 EVENT_TYPES = CONTACT_EVENTS + DEAL_EVENTS
+DELIVER = "webhook.deliver"
 
 
 def record(session: Session, company_id: str, type_: str, entity_id: str, data: dict[str, Any]) -> Event:
@@ -25,4 +29,22 @@ def record(session: Session, company_id: str, type_: str, entity_id: str, data: 
         data=data,
     )
     session.add(event)
+    _enqueue_deliveries(session, event)
     return event
+
+
+def _enqueue_deliveries(session: Session, event: Event) -> None:
+    """One ``webhook.deliver`` job per active subscription, committed with the change itself."""
+    query = select(WebhookSubscription.id, WebhookSubscription.target_url).where(
+        WebhookSubscription.company_id == event.company_id,
+        WebhookSubscription.event == event.type,
+        WebhookSubscription.active,
+    )
+    for subscription_id, target_url in session.execute(query).tuples():
+        enqueue(
+            session,
+            DELIVER,
+            {"subscription_id": subscription_id, "event_id": event.id},
+            company_id=event.company_id,
+            rate_key=f"webhook:{urlsplit(target_url).hostname}",
+        )

@@ -21,6 +21,8 @@ SCOPES = (
     "deals:write",
     "webhooks:read",
     "webhooks:write",
+    "deadletters:read",
+    "deadletters:write",
 )
 PREFIX = "ck_"
 

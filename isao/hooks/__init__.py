@@ -1,0 +1,1 @@
+"""Webhooks: ISAO's outgoing deliveries (signed, retried) and the inbound receiver for providers."""

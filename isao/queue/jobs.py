@@ -1,0 +1,252 @@
+"""Job rows and their state changes. Every transition that ends an attempt is fenced on
+(``locked_by``, ``attempts``), so a worker whose lease expired cannot overwrite its successor."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from isao.db import Database
+from isao.db.models import Job, JobAttempt
+from isao.ids import new_id
+from isao.timeutil import utcnow
+
+QUEUED, RUNNING, DONE, DEAD, DISCARDED = "queued", "running", "done", "dead", "discarded"
+DEFAULT_MAX_ATTEMPTS = 10
+
+wakeup = threading.Event()
+"""Set after a transaction that enqueued work commits, so idle workers in this process start at once."""
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now (our lease expired); our result must not be recorded."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a worker needs of a claimed job, detached from any session."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    worker: str
+    company_id: str | None
+    rate_key: str | None
+    created_at: datetime
+    started_at: datetime
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    company_id: str | None = None,
+    rate_key: str | None = None,
+    max_attempts: int | None = None,
+    dedupe_key: str | None = None,
+    priority: int = 100,
+) -> Job:
+    """Add a job to ``session``: it exists if and only if the caller's transaction commits."""
+    now = utcnow()
+    job = Job(
+        id=new_id("job"),
+        kind=kind,
+        payload=payload,
+        status=QUEUED,
+        priority=priority,
+        run_at=run_at or now,
+        attempts=0,
+        max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
+        company_id=company_id,
+        rate_key=rate_key,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    session.info["isao_enqueued"] = True
+    return job
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_workers(session: Session) -> None:
+    if session.info.pop("isao_enqueued", False):
+        wakeup.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop("isao_enqueued", None)
+
+
+def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1) -> list[Claimed]:
+    """Take up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease
+    expired (their worker died). ``FOR UPDATE SKIP LOCKED`` lets PostgreSQL workers pass each other;
+    on SQLite the write lock serialises claims."""
+    due = or_(
+        and_(Job.status == QUEUED, Job.run_at <= now),
+        and_(Job.status == RUNNING, Job.lease_until < now),
+    )
+    query = select(Job).where(due).order_by(Job.priority, Job.run_at).limit(limit)
+    claimed: list[Claimed] = []
+    with db.write() as session:
+        for job in session.scalars(query.with_for_update(skip_locked=True)).all():
+            if job.status == RUNNING:
+                _abandoned(session, job, now)
+                if job.attempts >= job.max_attempts:
+                    _finish(job, DEAD, now, "WorkerLost", "the worker died during the last attempt")
+                    continue
+            job.status = RUNNING
+            job.attempts += 1
+            job.locked_by = worker
+            job.lease_until = now + timedelta(seconds=lease)
+            job.updated_at = now
+            claimed.append(
+                Claimed(
+                    job.id,
+                    job.kind,
+                    dict(job.payload),
+                    job.attempts,
+                    job.max_attempts,
+                    worker,
+                    job.company_id,
+                    job.rate_key,
+                    job.created_at,
+                    now,
+                )
+            )
+    return claimed
+
+
+def _abandoned(session: Session, job: Job, now: datetime) -> None:
+    session.add(
+        JobAttempt(
+            job_id=job.id,
+            number=job.attempts,
+            worker=job.locked_by,
+            outcome="abandoned",
+            error_class="WorkerLost",
+            error=f"lease expired at {job.lease_until.isoformat() if job.lease_until else '?'}",
+            finished_at=now,
+        )
+    )
+
+
+def _finish(job: Job, status: str, now: datetime, error_class: str | None, error: str | None) -> None:
+    job.status = status
+    job.finished_at = now
+    job.updated_at = now
+    job.lease_until = None
+    job.locked_by = None
+    job.error_class = error_class
+    job.last_error = error
+
+
+def _held(session: Session, claimed: Claimed) -> Job:
+    job = session.scalar(
+        select(Job)
+        .where(
+            Job.id == claimed.id,
+            Job.status == RUNNING,
+            Job.locked_by == claimed.worker,
+            Job.attempts == claimed.attempt,
+        )
+        .with_for_update()
+    )
+    if job is None:
+        raise LeaseLost(claimed.id)
+    return job
+
+
+def complete(
+    session: Session, claimed: Claimed, now: datetime, *, response: dict[str, Any] | None = None
+) -> None:
+    """Mark done inside ``session``'s transaction (the handler's own, when its effects are local)."""
+    job = _held(session, claimed)
+    _finish(job, DONE, now, None, None)
+    session.add(
+        JobAttempt(
+            job_id=job.id,
+            number=claimed.attempt,
+            worker=claimed.worker,
+            outcome="done",
+            response=response,
+            started_at=claimed.started_at,
+            finished_at=now,
+        )
+    )
+
+
+def fail(
+    session: Session,
+    claimed: Claimed,
+    now: datetime,
+    *,
+    retry_at: datetime | None,
+    error_class: str,
+    error: str,
+    request: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+) -> str:
+    """Record a failed attempt, then requeue at ``retry_at`` or, when None, dead-letter; returns the state."""
+    job = _held(session, claimed)
+    if retry_at is None:
+        _finish(job, DEAD, now, error_class, error)
+    else:
+        job.status = QUEUED
+        job.run_at = retry_at
+        job.lease_until = None
+        job.locked_by = None
+        job.error_class = error_class
+        job.last_error = error
+        job.updated_at = now
+        session.info["isao_enqueued"] = True
+    session.add(
+        JobAttempt(
+            job_id=job.id,
+            number=claimed.attempt,
+            worker=claimed.worker,
+            outcome="retry" if retry_at else "dead",
+            error_class=error_class,
+            error=error,
+            request=request,
+            response=response,
+            started_at=claimed.started_at,
+            finished_at=now,
+        )
+    )
+    return job.status
+
+
+def extend_lease(db: Database, claimed: Claimed, now: datetime, lease: float) -> None:
+    with db.write() as session:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.id == claimed.id,
+                Job.status == RUNNING,
+                Job.locked_by == claimed.worker,
+                Job.attempts == claimed.attempt,
+            )
+            .values(lease_until=now + timedelta(seconds=lease))
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise LeaseLost(claimed.id)
+
+
+def get(session: Session, job_id: str) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def attempts(session: Session, job_id: str) -> list[JobAttempt]:
+    query = select(JobAttempt).where(JobAttempt.job_id == job_id).order_by(JobAttempt.number, JobAttempt.id)
+    return list(session.scalars(query).all())

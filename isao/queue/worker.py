@@ -1,0 +1,225 @@
+"""Workers: claim due jobs, wait for a rate-limit token, run the handler, record the outcome.
+
+One ``Worker`` is one loop; ``WorkerPool`` runs several in threads (``isao worker --concurrency N``,
+or inside ``isao serve``). The clock and sleep are injectable, so tests drive retries without waiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from isao import metrics
+from isao.db import Database
+from isao.errors import AuthExpired, ProviderError
+from isao.queue import jobs, ratelimit, scheduler
+from isao.queue.jobs import Claimed, LeaseLost
+from isao.queue.registry import Registry
+from isao.queue.retry import RetryPolicy
+from isao.timeutil import Clock, utcnow
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class JobContext:
+    """What a handler gets besides its payload."""
+
+    db: Database
+    job: Claimed
+    worker: Worker
+    done: bool = False
+
+    @property
+    def now(self) -> datetime:
+        return self.worker.clock()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction that also completes the job: local effects and "done" commit together,
+        so a job whose worker dies before the commit runs again with no trace of the first try."""
+        with self.db.write() as session:
+            yield session
+            jobs.complete(session, self.job, self.now)
+        self.done = True
+
+    def heartbeat(self) -> None:
+        """Extend the lease during long work; raises ``LeaseLost`` if another worker took the job."""
+        jobs.extend_lease(self.db, self.job, self.now, self.worker.lease)
+
+
+@dataclass
+class Worker:
+    db: Database
+    registry: Registry
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    clock: Clock = utcnow
+    sleep: Callable[[float], None] = time.sleep
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    lease: float = 60.0
+    batch: int = 1
+    schedule_every: float = 1.0
+    _last_schedule: float = field(default=0.0, init=False)
+
+    def run_once(self) -> int:
+        """Claim and run what is due now; returns how many jobs were run."""
+        self._tick_scheduler()
+        claimed = jobs.claim(self.db, self.name, self.clock(), self.lease, self.batch)
+        for job in claimed:
+            self.run(job)
+        return len(claimed)
+
+    def _tick_scheduler(self) -> None:
+        moment = time.monotonic()
+        if moment - self._last_schedule >= self.schedule_every:
+            self._last_schedule = moment
+            scheduler.tick(self.db, self.clock())
+
+    def run(self, job: Claimed) -> None:
+        kind = self.registry.kinds.get(job.kind)
+        log.debug("job start", job=job.id, kind=job.kind, attempt=job.attempt)
+        if kind is None:
+            self._failed(job, LookupError(f"no handler registered for job kind {job.kind!r}"), retry=False)
+            return
+        self._wait_for_token(job)
+        context = JobContext(self.db, job, self)
+        started = time.perf_counter()
+        try:
+            result = kind.handler(context, job.payload)
+        except LeaseLost:
+            log.warning("lease lost; another worker has the job", job=job.id)
+            return
+        except Exception as error:  # classified below: nothing escapes a job
+            metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
+            self._failed(job, error, policy=kind.policy)
+            return
+        metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
+        if not context.done:
+            try:
+                with self.db.write() as session:
+                    jobs.complete(
+                        session, job, self.clock(), response=result if isinstance(result, dict) else None
+                    )
+            except LeaseLost:
+                log.warning("finished after the lease expired; the other worker's result stands", job=job.id)
+                return
+        metrics.JOBS.labels(job.kind, "done").inc()
+        latency = (self.clock() - job.created_at).total_seconds()
+        metrics.JOB_LATENCY.labels(job.kind).observe(max(0.0, latency))
+
+    def _wait_for_token(self, job: Claimed) -> None:
+        if not job.rate_key:
+            return
+        limits = self.registry.limits_for(job.rate_key)
+        if limits is None:
+            return
+        rate, burst = limits
+        wait = ratelimit.acquire(self.db, job.rate_key, rate, burst, self.clock().timestamp())
+        if wait > 0:
+            label = metrics.bucket_label(job.rate_key)
+            metrics.RATE_LIMIT_WAITS.labels(label).inc()
+            metrics.RATE_LIMIT_WAIT_SECONDS.labels(label).inc(wait)
+            if wait > self.lease / 2:
+                jobs.extend_lease(self.db, job, self.clock(), self.lease + wait)
+            self.sleep(wait)
+
+    def _failed(
+        self, job: Claimed, error: BaseException, *, policy: RetryPolicy | None = None, retry: bool = True
+    ) -> None:
+        now = self.clock()
+        kind = self.registry.kinds.get(job.kind)
+        max_attempts = (kind.max_attempts if kind else None) or job.max_attempts
+        decision = (policy or self.policy).decide(error, job.attempt, max_attempts, now)
+        retry_at = decision.retry_at if retry else None
+        if isinstance(error, AuthExpired) and retry_at is not None:
+            retry_at = self._refresh(error, now, policy or self.policy, job)
+        request = getattr(error, "request", None) if isinstance(error, ProviderError) else None
+        response = getattr(error, "response", None) if isinstance(error, ProviderError) else None
+        message = str(error) if isinstance(error, ProviderError) else _describe(error)
+        try:
+            with self.db.write() as session:
+                state = jobs.fail(
+                    session,
+                    job,
+                    now,
+                    retry_at=retry_at,
+                    error_class=type(error).__name__,
+                    error=message,
+                    request=request,
+                    response=response,
+                )
+        except LeaseLost:
+            return
+        metrics.JOBS.labels(job.kind, "retried" if state == jobs.QUEUED else "dead").inc()
+        log.info(
+            "job failed", job=job.id, kind=job.kind, attempt=job.attempt, state=state, reason=decision.reason
+        )
+
+    def _refresh(self, error: AuthExpired, now: datetime, policy: RetryPolicy, job: Claimed) -> datetime:
+        """Refresh, then retry at once; if refreshing fails, back off like any transient error."""
+        if error.connection_id is None:
+            return now + timedelta(seconds=policy.backoff(job.attempt))
+        try:
+            self.registry.refresh(error.connection_id)
+        except Exception as refresh_error:  # a refresh that fails is retried on the next attempt
+            log.warning("token refresh failed", connection=error.connection_id, error=str(refresh_error))
+            return now + timedelta(seconds=policy.backoff(job.attempt))
+        return now
+
+
+def _describe(error: BaseException) -> str:
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    return "".join(lines)[-4000:]
+
+
+class WorkerPool:
+    """``concurrency`` worker loops in daemon threads, stopped together."""
+
+    def __init__(self, make_worker: Callable[[int], Worker], concurrency: int, poll: float = 0.5) -> None:
+        self.workers = [make_worker(i) for i in range(concurrency)]
+        self.poll = poll
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for worker in self.workers:
+            thread = threading.Thread(
+                target=self._loop, args=(worker,), name=f"isao-{worker.name}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+
+    def _loop(self, worker: Worker) -> None:
+        while not self.stopping.is_set():
+            try:
+                busy = worker.run_once()
+            except Exception:  # a database hiccup must not kill the worker thread
+                log.exception("worker loop error")
+                busy = 0
+            if not busy:
+                jobs.wakeup.wait(self.poll)
+                jobs.wakeup.clear()
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stopping.set()
+        jobs.wakeup.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def __enter__(self) -> WorkerPool:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,71 @@
+"""Wiring: the job handlers, schedules and workers that `isao serve` and `isao worker` share."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+
+from isao.config import Settings
+from isao.db import Database
+from isao.db.models import Job
+from isao.hooks.inbound import ROUTE, Inbox
+from isao.hooks.outbound import Deliverer
+from isao.queue import jobs, scheduler
+from isao.queue.registry import Registry
+from isao.queue.retry import RetryPolicy
+from isao.queue.worker import JobContext, Worker, WorkerPool
+from isao.timeutil import utcnow
+
+PRUNE = "queue.prune"
+KEEP_DONE = timedelta(days=14)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    registry: Registry = field(default_factory=Registry)
+    inbox: Inbox = field(default_factory=Inbox)
+    deliverer: Deliverer | None = None
+
+    def __post_init__(self) -> None:
+        self.deliverer = Deliverer(self.settings)
+        self.deliverer.register(self.registry)
+        self.registry.register(ROUTE, self.inbox.route)
+        self.registry.register(PRUNE, prune)
+        for module in self.settings.plugins:
+            plugin = importlib.import_module(module)
+            plugin.register(self)
+        with self.db.write() as session:
+            scheduler.ensure(session, PRUNE, "17 3 * * *", PRUNE, now=utcnow())
+
+    def worker(self, name: str | None = None, **overrides: Any) -> Worker:
+        options: dict[str, Any] = {
+            "policy": RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_cap_seconds),
+            "lease": self.settings.job_lease_seconds,
+        } | overrides
+        if name:
+            options["name"] = name
+        return Worker(self.db, self.registry, **options)
+
+    def pool(self, concurrency: int, prefix: str | None = None) -> WorkerPool:
+        base = self.worker().name if prefix is None else prefix
+        return WorkerPool(
+            lambda i: self.worker(f"{base}/{i}"), concurrency, poll=self.settings.worker_poll_seconds
+        )
+
+    def close(self) -> None:
+        if self.deliverer is not None:
+            self.deliverer.close()
+
+
+def prune(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Delete finished jobs older than two weeks; dead ones stay until replayed or discarded."""
+    cutoff = ctx.now - KEEP_DONE
+    with ctx.db.write() as session:
+        result = session.execute(delete(Job).where(Job.status == jobs.DONE, Job.finished_at < cutoff))
+    return {"deleted": getattr(result, "rowcount", 0)}
