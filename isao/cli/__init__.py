@@ -1,0 +1,5 @@
+"""The ``isao`` command line (Typer)."""
+
+from isao.cli.main import app
+
+__all__ = ["app"]

@@ -1,0 +1,29 @@
+"""What the sub-commands share: the console, opening the database, finding a company."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from isao.config import get_settings
+from isao.crm import companies
+from isao.db import Database
+from isao.db.migrate import upgrade
+
+console = Console()
+
+
+def open_db() -> Database:
+    """The configured database, migrated: every command works on a fresh install."""
+    url = get_settings().resolved_database_url()
+    upgrade(url)
+    return Database(url, pool_size=2)
+
+
+def find_company(db: Database, id_or_name: str) -> str:
+    with db.read() as session:
+        company = companies.find(session, id_or_name)
+    if company is None:
+        console.print(f"[red]No company with id or name {id_or_name!r}[/red] (see `isao companies list`)")
+        raise typer.Exit(1)
+    return company.id
