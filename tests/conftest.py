@@ -8,19 +8,27 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import create_engine, delete
+from starlette.types import ASGIApp
 
 from isao.api.app import create_app
 from isao.config import Settings
 from isao.crm import companies, keys
 from isao.db import Database
+from isao.db.migrate import upgrade
+from isao.db.models import Job, JobAttempt, RateBucket, Schedule
+from isao.runtime import Runtime
+from isao.timeutil import utcnow
 
 
 @dataclass
@@ -33,7 +41,7 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[LiveServer]:
+def serve(app: ASGIApp) -> Iterator[LiveServer]:
     """Run ``app`` under uvicorn in a thread on a free loopback port, for tests over real HTTP."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # handed to uvicorn still bound: no race for the port
@@ -52,6 +60,19 @@ def serve(app: FastAPI) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def fresh_database_url(tmp_path: Path) -> str:
+    """A database of its own (a new SQLite file, or a new database on the test PostgreSQL server)."""
+    base = os.environ.get("ISAO_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_path / 'isao.db'}"
+    name = f"isao_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(Settings(database_url=base).resolved_database_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")
@@ -135,3 +156,61 @@ def api(tenant: Tenant) -> Iterator[httpx.Client]:
     """Plain httpx against the live server, authenticated as ``tenant``."""
     with tenant.client() as client:
         yield client
+
+
+# --- A private database for the queue and webhook tests: jobs of other tests must not be claimed there.
+
+
+@dataclass
+class FakeClock:
+    """Starts a second ahead of the real clock, so jobs enqueued "now" are due at once."""
+
+    now: datetime = field(default_factory=lambda: utcnow() + timedelta(seconds=1))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="module")
+def queue_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    directory: Path = tmp_path_factory.mktemp("queue")
+    return Settings(
+        data_dir=directory,
+        database_url=fresh_database_url(directory),
+        workers=0,
+        plugins=["tests.queue.plugin"],
+        webhook_retry_schedule=[30, 120, 600],
+        webhook_disable_after=3,
+    )
+
+
+@pytest.fixture(scope="module")
+def qdb(queue_settings: Settings) -> Iterator[Database]:
+    url = queue_settings.resolved_database_url()
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def empty_queue(db: Database) -> None:
+    with db.write() as session:
+        for table in (JobAttempt, Job, Schedule, RateBucket):
+            session.execute(delete(table))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def runtime(queue_settings: Settings, qdb: Database) -> Iterator[Runtime]:
+    rt = Runtime(queue_settings, qdb)
+    with qdb.write() as session:  # the built-in daily prune is not what these tests look at
+        session.execute(delete(Schedule))
+    yield rt
+    rt.close()

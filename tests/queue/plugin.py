@@ -1,0 +1,40 @@
+"""Job kinds for the queue tests, loaded into worker processes through ISAO_PLUGINS."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from isao.crm import contacts
+from isao.crm.schemas import ContactCreate
+from isao.queue.worker import JobContext
+from isao.runtime import Runtime
+
+
+def record(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Append ``job-id worker`` to a log file: O_APPEND keeps concurrent lines whole."""
+    line = f"{ctx.job.id} {ctx.job.worker} {os.getpid()}\n".encode()
+    fd = os.open(payload["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def slow_effect(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Signal that the attempt started; hang on the first attempt; then create a contact and finish the
+    job in one transaction."""
+    Path(payload["marker"] + f".{ctx.job.attempt}").write_text(str(os.getpid()))
+    if ctx.job.attempt == 1:
+        time.sleep(120)
+    with ctx.transaction() as session:
+        contacts.create(
+            session, payload["company_id"], ContactCreate(name="Exactly once", email=payload["email"])
+        )
+
+
+def register(runtime: Runtime) -> None:
+    runtime.registry.register("test.record", record)
+    runtime.registry.register("test.slow_effect", slow_effect)
