@@ -57,8 +57,12 @@ class Result:
     client_cpu: float = 0.0
 
     @property
+    def ok(self) -> int:
+        return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
+
+    @property
     def errors(self) -> int:
-        return self.dropped + sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
+        return self.dropped + len(self.latencies) - self.ok
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -174,6 +178,10 @@ def proc_line(path: str, key: str) -> str:
     return next((ln.split(":", 1)[1].strip() for ln in open(path) if ln.startswith(key)), "?")
 
 
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+
 def cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([ISAO, *args], env=env, check=True, capture_output=True, text=True).stdout
 
@@ -202,12 +210,9 @@ def seed(port: int, token: str, user_id: str, contacts: int, deals: int) -> None
             person = {"name": f"Seed {n}", "email": f"seed{n}@bench.local", "phoneNumber": f"+337{n:08d}"}
             ids.append(http.post("/contacts", json=person).raise_for_status().json()["data"]["id"])
         for n in range(deals):
-            deal = {
-                "title": f"Deal {n}",
-                "value": 1000 + n,
-                "stage": ("lead", "proposal", "negotiation")[n % 3],
-            }
-            deal |= {"contactId": ids[n % contacts], "assignedToId": user_id, "probability": n % 100}
+            stage = ("lead", "proposal", "negotiation")[n % 3]
+            deal = {"title": f"Deal {n}", "value": 1000 + n, "stage": stage, "probability": n % 100}
+            deal |= {"contactId": ids[n % contacts], "assignedToId": user_id}
             http.post("/deals", json=deal).raise_for_status()
         page = http.get("/deals", params={"limit": 50}).raise_for_status().json()["data"]
         assert len(page) == 50 and all(d["contact"] and d["assignedTo"] for d in page), page[:1]
@@ -259,12 +264,10 @@ def main() -> None:
             seed(port, key, user_id, args.contacts, args.deals)
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 for scenario in (BARE, READ, WRITE):
-                    console.print(
-                        f"{scenario.label}: {args.warmup:g} s warm-up, {args.duration:g} s measured"
-                    )
+                    console.print(f"{scenario.label}: {args.warmup:g} s warm-up + {args.duration:g} s…")
                     job = Job(scenario, port, server.pid, key, args.concurrency, args.warmup, args.duration)
                     results[scenario] = pool.submit(load, job).result()
-            peak = proc_line(f"/proc/{server.pid}/status", "VmHWM")
+            peak = f"{int(proc_line(f'/proc/{server.pid}/status', 'VmHWM').split()[0]) / 1024:.0f} MiB"
         finally:
             server.terminate()
             try:
@@ -276,23 +279,19 @@ def main() -> None:
 
 def report(args: argparse.Namespace, results: dict[Scenario, Result], peak: str) -> None:
     rates = {scenario: len(result.latencies) / args.duration for scenario, result in results.items()}
+    bare = rates[BARE] or float("nan")
     header = ["Benchmark", "req/s", "p50 ms", "p99 ms", "errors", "vs bare", "server CPU", "load-gen CPU"]
     rows = []
     for scenario, result in results.items():
         errors = f"{result.errors}" + (f" {dict(result.statuses)}" if result.errors else "")
-        cells = [f"{rates[scenario]:,.0f}", f"{result.pct(0.5):.1f}", f"{result.pct(0.99):.1f}", errors]
-        cells += [
-            f"{rates[scenario] / rates[BARE]:.0%}",
-            f"{result.server_cpu:.0%}",
-            f"{result.client_cpu:.0%}",
-        ]
-        rows.append([scenario.label, *cells])
+        latency = f"{result.pct(0.5):.1f}", f"{result.pct(0.99):.1f}"
+        shares = f"{rates[scenario] / bare:.0%}", f"{result.server_cpu:.0%}", f"{result.client_cpu:.0%}"
+        rows.append([scenario.label, f"{rates[scenario]:,.0f}", *latency, errors, *shares])
     table = Table(*header, title=f"{args.concurrency} connections, {args.duration:g} s per endpoint")
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    reads = rates[READ] / rates[BARE]
-    writes = rates[WRITE] - results[WRITE].errors / args.duration
+    reads, writes = rates[READ] / bare, results[WRITE].ok / args.duration
     verdict = (
         f"Reads at {reads:.0%} of the bare rate (aim ≥ 50%: {'met' if reads >= 0.5 else 'NOT met'}); "
         f"{writes:,.0f} successful writes/s (aim ≥ 500/s: {'met' if writes >= 500 else 'NOT met'}); "
@@ -315,11 +314,13 @@ def write_markdown(args: argparse.Namespace, header: list[str], rows: list[list[
     else:
         database = f"SQLite {sqlite3.sqlite_version} (WAL)"
     cpu = proc_line("/proc/cpuinfo", "model name")
+    code = git("rev-parse", "--short", "HEAD")
+    code += " with uncommitted changes to isao/" if git("status", "--porcelain", "isao") else ""
     lines = [
         f"<!-- bench:{name} -->",
         f"### {'PostgreSQL' if args.database_url else 'SQLite'}",
         "",
-        f"`{args.command}`, {datetime.date.today().isoformat()}: {os.cpu_count()} CPUs ({cpu}), "
+        f"`{args.command}` at {code}, {datetime.date.today().isoformat()}: {os.cpu_count()} CPUs ({cpu}), "
         f"Python {sys.version.split()[0]}, {database}; load average before the run {args.load_before:.2f}.",
         "",
         "| " + " | ".join(header) + " |",

@@ -21,10 +21,12 @@ def to_ms(value: datetime) -> datetime:
 
 
 def format_iso(value: datetime | None) -> str | None:
+    """``2024-11-08T15:30:00.000Z``"""
     if value is None:
         return None
-    value = to_ms(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:

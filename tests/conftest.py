@@ -163,9 +163,9 @@ def api(tenant: Tenant) -> Iterator[httpx.Client]:
 
 @dataclass
 class FakeClock:
-    """Starts a second ahead of the real clock, so jobs enqueued "now" are due at once."""
+    """Starts a minute ahead of the real clock, so jobs enqueued "now" by the test are due at once."""
 
-    now: datetime = field(default_factory=lambda: utcnow() + timedelta(seconds=1))
+    now: datetime = field(default_factory=lambda: utcnow() + timedelta(seconds=60))
 
     def __call__(self) -> datetime:
         return self.now

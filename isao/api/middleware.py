@@ -27,6 +27,9 @@ class ExternalApiMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if b"%00" in scope.get("query_string", b"") or "\x00" in path:
+            await _refuse_nul(send)
+            return
         if not path.startswith(PREFIX) and path.startswith(_ALIASED) and _has_bearer(scope):
             scope = dict(scope, path=PREFIX + path, raw_path=PREFIX.encode() + scope.get("raw_path", b""))
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -50,3 +53,14 @@ def _has_bearer(scope: Scope) -> bool:
     return any(
         name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
     )
+
+
+async def _refuse_nul(send: Send) -> None:
+    """NUL cannot be stored in PostgreSQL text; refuse it up front in the documented 422 shape."""
+    body = (
+        b'{"success":false,"error":"Validation failed",'
+        b'"details":{"query":"The URL must not contain NUL characters"}}'
+    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from isao.crm.listing import Page
 
@@ -24,6 +25,12 @@ def ok(data: Any, status_code: int = 200, meta: Mapping[str, Any] | None = None)
     if meta is not None:
         body["meta"] = meta
     return Json(body, status_code=status_code)
+
+
+def ok_page(data_json: str, meta: Mapping[str, Any]) -> Response:
+    """A list envelope around a JSON array the database already rendered (``isao.crm.pages``)."""
+    body = b'{"success":true,"data":' + data_json.encode() + b',"meta":' + orjson.dumps(meta) + b"}"
+    return Response(body, media_type="application/json")
 
 
 def page_meta(page: Page, total: int) -> dict[str, int]:

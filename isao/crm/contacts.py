@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from isao.crm import events, serialize
 from isao.crm.errors import DuplicateContact, NotFound
-from isao.crm.listing import Page, paginate, since
 from isao.crm.schemas import ContactCreate, ContactUpdate
 from isao.db.models import Contact
 from isao.ids import new_id
@@ -42,20 +39,20 @@ def get(session: Session, company_id: str, contact_id: str) -> Contact:
 def find_duplicate(
     session: Session, company_id: str, email: str | None, phone: str | None, exclude_id: str | None = None
 ) -> tuple[str, str] | None:
-    """The id of a contact already holding this email or phone, and which field matched."""
-    for field, column, value in (
-        ("email", Contact.email, email),
-        ("phoneNumber", Contact.phone_number, phone),
-    ):
-        if value is None:
-            continue
-        query = select(Contact.id).where(Contact.company_id == company_id, column == value)
-        if exclude_id:
-            query = query.where(Contact.id != exclude_id)
-        found = session.scalar(query.limit(1))
-        if found:
-            return found, field
-    return None
+    """The id of a contact already holding this email or phone, and which field matched (email first)."""
+    matches = [
+        column == value for column, value in ((Contact.email, email), (Contact.phone_number, phone)) if value
+    ]
+    if not matches:
+        return None
+    query = select(Contact.id, Contact.email).where(Contact.company_id == company_id, or_(*matches))
+    if exclude_id:
+        query = query.where(Contact.id != exclude_id)
+    rows = session.execute(query.limit(2)).all()
+    for found_id, found_email in rows:
+        if email is not None and found_email == email:
+            return found_id, "email"
+    return (rows[0][0], "phoneNumber") if rows else None
 
 
 def create(session: Session, company_id: str, data: ContactCreate) -> Contact:
@@ -100,46 +97,15 @@ def delete(session: Session, company_id: str, contact_id: str) -> dict[str, Any]
     return data
 
 
-def list_(
-    session: Session,
-    company_id: str,
-    page: Page,
-    *,
-    search: str | None = None,
-    tag: str | None = None,
-    email: str | None = None,
-    created_since: datetime | None = None,
-    updated_since: datetime | None = None,
-) -> tuple[Sequence[Contact], int]:
-    query = select(Contact).where(Contact.company_id == company_id)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                *(
-                    column.ilike(pattern, escape="\\")
-                    for column in (Contact.name, Contact.email, Contact.phone_number, Contact.current_company)
-                )
-            )
-        )
-    if email:
-        query = query.where(Contact.email == email.strip().lower())
-    if tag:
-        query = query.where(_has_tag(session, tag))
-    query = since(query, Contact.created_at, created_since)
-    query = since(query, Contact.updated_at, updated_since)
-    return paginate(session, query, Contact, page)
-
-
-def _has_tag(session: Session, tag: str) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return Contact.tags.op("@>")(func.jsonb_build_array(tag))
-    each = func.json_each(Contact.tags).table_valued("value")
-    return exists().select_from(each).where(each.c.value == tag)
-
-
 def _flush(session: Session, company_id: str, row: Contact) -> None:
-    """Flush, turning a unique-index race with a concurrent writer into the same 409 as the pre-check."""
+    """Flush, turning a unique-index race with a concurrent writer into the same 409 as the pre-check.
+
+    SQLite needs no savepoint: the write transaction (BEGIN IMMEDIATE) excludes other writers from
+    the duplicate check to the commit. PostgreSQL (read committed) can race, so it gets one.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.flush()
+        return
     try:
         with session.begin_nested():
             session.flush()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from isao.crm import events, serialize
 from isao.crm.errors import BadReference, NotFound
-from isao.crm.listing import Page, paginate, since
 from isao.crm.schemas import DealCreate, DealStatusUpdate, DealUpdate
 from isao.db.models import Contact, Deal, User
 from isao.ids import new_id
@@ -89,29 +87,6 @@ def delete(session: Session, company_id: str, deal_id: str) -> dict[str, Any]:
     session.delete(row)
     events.record(session, company_id, "deal.deleted", deal_id, data)
     return data
-
-
-def list_(
-    session: Session,
-    company_id: str,
-    page: Page,
-    *,
-    status: str | None = None,
-    stage: str | None = None,
-    contact_id: str | None = None,
-    created_since: datetime | None = None,
-    updated_since: datetime | None = None,
-) -> tuple[Sequence[Deal], int]:
-    query = select(Deal).where(Deal.company_id == company_id)
-    if status:
-        query = query.where(Deal.status == status)
-    if stage:
-        query = query.where(Deal.stage == stage)
-    if contact_id:
-        query = query.where(Deal.contact_id == contact_id)
-    query = since(query, Deal.created_at, created_since)
-    query = since(query, Deal.updated_at, updated_since)
-    return paginate(session, query, Deal, page)
 
 
 def _apply(session: Session, company_id: str, row: Deal, data: BaseModel, fields: Iterable[str]) -> None:

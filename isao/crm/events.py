@@ -35,12 +35,11 @@ def record(session: Session, company_id: str, type_: str, entity_id: str, data: 
 
 def _enqueue_deliveries(session: Session, event: Event) -> None:
     """One ``webhook.deliver`` job per active subscription, committed with the change itself."""
-    query = select(WebhookSubscription.id, WebhookSubscription.target_url).where(
-        WebhookSubscription.company_id == event.company_id,
-        WebhookSubscription.event == event.type,
-        WebhookSubscription.active,
+    table = WebhookSubscription.__table__
+    query = select(table.c.id, table.c.target_url).where(
+        table.c.company_id == event.company_id, table.c.event == event.type, table.c.active
     )
-    for subscription_id, target_url in session.execute(query).tuples():
+    for subscription_id, target_url in session.connection().execute(query).tuples():
         enqueue(
             session,
             DELIVER,

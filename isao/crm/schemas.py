@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -78,11 +78,29 @@ Status = Literal["open", "won", "lost"]
 Priority = Literal["low", "medium", "high"]
 
 
-class _Input(BaseModel):
+def refuse_nul(data: Any) -> Any:
+    """Text fields may not carry NUL characters (PostgreSQL cannot store them)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if (
+                (isinstance(value, str)
+                and "\x00" in value)
+                or (
+                    isinstance(value, list)
+                    and any(isinstance(item, str) and "\x00" in item for item in value)
+                )
+            ):
+                raise ValueError(f"{key}: {key[:1].upper() + key[1:]} must not contain NUL characters")
+    return data
+
+
+class Input(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
+    _no_nul = model_validator(mode="before")(refuse_nul)
 
-class ContactFields(_Input):
+
+class ContactFields(Input):
     name: Text = None
     firstName: Text = None
     lastName: Text = None
@@ -114,7 +132,7 @@ class ContactUpdate(ContactFields):
         return self
 
 
-class DealFields(_Input):
+class DealFields(Input):
     description: Annotated[str | None, Field(default=None, max_length=10_000)] = None
     stage: Annotated[str | None, Field(default=None, max_length=100)] = None
     probability: Probability = None
@@ -148,7 +166,7 @@ class DealUpdate(DealFields):
         return self
 
 
-class DealStatusUpdate(_Input):
+class DealStatusUpdate(Input):
     status: Status | None = None
     stage: Annotated[str | None, Field(default=None, max_length=100)] = None
     probability: Probability = None

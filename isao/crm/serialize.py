@@ -1,4 +1,7 @@
-"""Rows to the External API's JSON shapes (also the ``data`` of webhook events)."""
+"""Records to the External API's JSON shapes, for single records and the ``data`` of events.
+
+List pages are rendered by the database from the same shapes (``isao.crm.pages``).
+"""
 
 from __future__ import annotations
 

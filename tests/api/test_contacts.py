@@ -195,3 +195,34 @@ def test_filters(api: httpx.Client) -> None:
     updated = api.put(f"/contacts/{alice['id']}", json={"city": "Lyon"}).json()["data"]
     assert alice["id"] in ids(updatedSince=updated["updatedAt"])
     assert ids(updatedSince="2999-01-01T00:00:00.000Z") == []
+
+
+def test_list_pages_render_exactly_like_single_records(api: httpx.Client) -> None:
+    """Lists are rendered to JSON by the database, single records by Python: they must agree."""
+    full = create(
+        api,
+        name='Zoë "Q" O\'Brien',
+        firstName="Zoë",
+        lastName="O'Brien",
+        email="zoe@example.com",
+        phoneNumber="+44 20 7946 0958",
+        position="CTO",
+        currentCompany="Tech & Co",
+        city="Paris",
+        country="France",
+        tags=["vip", "émoji 🎉"],
+    )
+    bare = create(api, name="Bare")
+    listed = {c["id"]: c for c in api.get("/contacts").json()["data"]}
+    for contact in (full, bare):
+        assert listed[contact["id"]] == api.get(f"/contacts/{contact['id']}").json()["data"] == contact
+
+
+def test_nul_characters_are_refused_not_stored(api: httpx.Client) -> None:
+    body = api.post("/contacts", json={"name": "Nul\u0000Byte"})
+    assert body.status_code == 422 and "name" in body.json()["details"]
+    tags = api.post("/contacts", json={"name": "ok", "tags": ["a\u0000"]})
+    assert tags.status_code == 422 and "tags" in tags.json()["details"]
+    query = api.get("/contacts", params={"search": "a\u0000b"})
+    assert query.status_code == 422 and query.json()["error"] == "Validation failed"
+    assert api.get("/contacts/contact%00x").status_code == 422

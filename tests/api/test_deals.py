@@ -226,3 +226,32 @@ def test_list_filters_and_meta(api: httpx.Client, contact: dict) -> None:
 
     api.put(f"/deals/{a['id']}/status", json={"stage": "closed"})
     assert ids(sort="-updatedAt")[0] == a["id"]
+
+
+def test_list_pages_render_exactly_like_single_records(
+    api: httpx.Client, tenant: Tenant, contact: dict
+) -> None:
+    """Lists are rendered to JSON by the database, single records by Python: they must agree."""
+    user_id = tenant.user()
+    full = new_deal(
+        api,
+        title='Full ünïcödé "quoted"',
+        value=1500.5,
+        currency="usd",
+        stage="proposal",
+        priority="high",
+        probability=62.4,
+        expectedCloseDate="2025-02-28T13:45:12.345Z",
+        source="referral",
+        contactId=contact["id"],
+        assignedToId=user_id,
+        description="line1\nline2",
+    )
+    bare = new_deal(api, title="Bare", value=0)
+    lost = new_deal(
+        api, title="Lost", value=10**9, status="lost", actualCloseDate="2024-11-08T16:30:00+01:00"
+    )
+    listed = {d["id"]: d for d in api.get("/deals", params={"limit": 10}).json()["data"]}
+    for deal in (full, bare, lost):
+        assert listed[deal["id"]] == api.get(f"/deals/{deal['id']}").json()["data"] == deal
+    assert listed[lost["id"]]["actualCloseDate"] == "2024-11-08T15:30:00.000Z"

@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from isao.api import params
 from isao.api.auth import ContactsRead, ContactsWrite
-from isao.api.responses import ok, page_meta
+from isao.api.responses import ok, ok_page, page_meta
 from isao.api.schemas import ContactOut, Deleted, errors, many, one, success
-from isao.crm import contacts, serialize
+from isao.crm import contacts, pages, serialize
 from isao.crm.schemas import ContactCreate, ContactUpdate
 
 router = APIRouter(prefix="/contacts", tags=["Contacts"])
@@ -40,7 +40,7 @@ def list_contacts(
     paging = params.page(page, limit, sort)
     created, updated = params.since("createdSince", createdSince), params.since("updatedSince", updatedSince)
     with request.app.state.db.read() as session:
-        rows, total = contacts.list_(
+        data, total = pages.contacts(
             session,
             caller.company_id,
             paging,
@@ -50,8 +50,7 @@ def list_contacts(
             created_since=created,
             updated_since=updated,
         )
-        data = [serialize.contact(row) for row in rows]
-    return ok(data, meta=page_meta(paging, total))
+    return ok_page(data, page_meta(paging, total))
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from isao.api import params
@@ -14,6 +14,7 @@ from isao.api.responses import ok, page_meta
 from isao.api.schemas import errors, success
 from isao.crm.errors import NotFound
 from isao.crm.listing import Page
+from isao.crm.schemas import Input
 from isao.queue import deadletters
 
 router = APIRouter(prefix="/dead-letters", tags=["Dead letters"])
@@ -55,10 +56,9 @@ class Count(BaseModel):
     data: dict[str, int]
 
 
-class Selection(BaseModel):
+class Selection(Input):
     """Which dead letters to act on: listed ``ids``, or every one matching the filters."""
 
-    model_config = ConfigDict(extra="ignore")
     ids: Annotated[
         list[Annotated[str, Field(max_length=64)]] | None, Field(default=None, max_length=1000)
     ] = None

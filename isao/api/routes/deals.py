@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from isao.api import params
 from isao.api.auth import DealsRead, DealsWrite
-from isao.api.responses import ok, page_meta
+from isao.api.responses import ok, ok_page, page_meta
 from isao.api.schemas import DealOut, Deleted, errors, many, one, success
-from isao.crm import deals, serialize
+from isao.crm import deals, pages, serialize
 from isao.crm.schemas import DealCreate, DealStatusUpdate, DealUpdate
 
 router = APIRouter(prefix="/deals", tags=["Deals"])
@@ -38,7 +38,7 @@ def list_deals(
     paging = params.page(page, limit, sort)
     created, updated = params.since("createdSince", createdSince), params.since("updatedSince", updatedSince)
     with request.app.state.db.read() as session:
-        rows, total = deals.list_(
+        data, total = pages.deals(
             session,
             caller.company_id,
             paging,
@@ -48,8 +48,7 @@ def list_deals(
             created_since=created,
             updated_since=updated,
         )
-        data = [serialize.deal(row) for row in rows]
-    return ok(data, meta=page_meta(paging, total))
+    return ok_page(data, page_meta(paging, total))
 
 
 @router.get(

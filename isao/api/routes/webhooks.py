@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import Response
 
 from isao.api.auth import WebhooksRead, WebhooksWrite
@@ -13,13 +13,12 @@ from isao.api.responses import ok
 from isao.api.schemas import Deleted, WebhookCreated, WebhookOut, errors, every, one, success
 from isao.crm import webhooks
 from isao.crm.events import EVENT_TYPES
+from isao.crm.schemas import Input
 
 router = APIRouter(prefix="/webhooks", tags=["Webhooks"])
 
 
-class Subscribe(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
+class Subscribe(Input):
     event: Annotated[str, Field(max_length=40, description=f"One of: {', '.join(EVENT_TYPES)}")]
     target_url: Annotated[str, Field(max_length=webhooks.MAX_URL)]
 
