@@ -9,9 +9,7 @@ See bench/README.md; --write-markdown updates docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime
-import multiprocessing
 import os
 import re
 import socket
@@ -20,20 +18,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import NamedTuple
+
+# `bench` as a package when run as a script (and so in the spawned load process, which inherits sys.path)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench import loadgen
+from bench.loadgen import Result, proc_line
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 ISAO = str(Path(sys.executable).parent / "isao")
-CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
 console = Console(width=None if sys.stdout.isatty() else 130)
 
 
@@ -48,134 +48,24 @@ READ = Scenario("GET /deals?limit=50", "GET", "/api/external/deals?limit=50")
 WRITE = Scenario("POST /contacts", "POST", "/api/external/contacts")
 
 
-@dataclass
-class Result:
-    latencies: list[float] = field(default_factory=list)  # seconds, of answers within the window
-    statuses: Counter[int] = field(default_factory=Counter)
-    dropped: int = 0  # connections the server closed during the run
-    server_cpu: float = 0.0  # share of one core over the window
-    client_cpu: float = 0.0
-
-    @property
-    def ok(self) -> int:
-        return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
-
-    @property
-    def errors(self) -> int:
-        return self.dropped + len(self.latencies) - self.ok
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+def source(scenario: Scenario, token: str) -> loadgen.Source:
+    auth = {"Authorization": f"Bearer {token}"}
+    if scenario.method == "POST":
+        return Contacts(scenario.path, auth)
+    return loadgen.Fixed(loadgen.http_request(scenario.method, scenario.path, auth))
 
 
-class Run:
-    """One scenario in the load process: requests to send, the measured window, the tallies."""
+class Contacts(loadgen.Source):
+    """A unique email and E.164 phone each time: every request is a real insert."""
 
-    def __init__(self, scenario: Scenario, port: int, token: str, warmup: float, duration: float) -> None:
-        self.port, self.post, self.count = port, scenario.method == "POST", 0
-        self.head = f"{scenario.method} {scenario.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        self.head += f"Authorization: Bearer {token}\r\n" + "Content-Type: application/json\r\n" * self.post
-        self.start = time.perf_counter() + warmup
-        self.stop = self.start + duration
-        self.result, self.open, self.idle = Result(), 0, asyncio.Event()
-        self.tasks: set[asyncio.Task[None]] = set()
+    def __init__(self, path: str, headers: dict[str, str]) -> None:
+        self.path, self.headers, self.count = path, headers | {"Content-Type": "application/json"}, 0
 
-    def request(self) -> bytes:
-        if not self.post:
-            return (self.head + "\r\n").encode()
-        self.count += 1  # a unique email and E.164 phone each time: every request is a real insert
+    def next(self) -> tuple[int, bytes]:
+        self.count += 1
         n = self.count
         body = f'{{"name":"Load {n}","email":"load{n}@bench.local","phoneNumber":"+336{n:08d}"}}'
-        return f"{self.head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
-
-    def record(self, sent: float, status: int) -> None:
-        now = time.perf_counter()
-        if self.start <= now < self.stop:
-            self.result.latencies.append(now - sent)
-            self.result.statuses[status] += 1
-
-    async def connect(self) -> None:
-        await asyncio.get_running_loop().create_connection(lambda: Client(self), "127.0.0.1", self.port)
-
-
-class Client(asyncio.Protocol):
-    """A keep-alive connection that sends its next request as soon as the previous answer is complete."""
-
-    def __init__(self, run: Run) -> None:
-        self.run, self.buffer, self.sent = run, b"", 0.0
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no asyncio.Transport subclass
-        self.run.open += 1
-        self.send()
-
-    def send(self) -> None:
-        assert self.transport is not None
-        self.sent = time.perf_counter()
-        if self.sent < self.run.stop:
-            self.transport.write(self.run.request())
-        else:
-            self.transport.close()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            length = CONTENT_LENGTH.search(self.buffer, 0, end + 2)
-            size = end + 4 + (int(length.group(1)) if length else 0)
-            if len(self.buffer) < size:
-                return
-            status, self.buffer = int(self.buffer[9:12]), self.buffer[size:]
-            self.run.record(self.sent, status)
-            self.send()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.run.open -= 1
-        if time.perf_counter() < self.run.stop:  # closed by the server: count it, and reconnect
-            self.run.result.dropped += 1
-            self.run.tasks.add(asyncio.get_running_loop().create_task(self.run.connect()))
-        elif self.run.open == 0:
-            self.run.idle.set()
-
-
-class Job(NamedTuple):
-    scenario: Scenario
-    port: int
-    server_pid: int
-    token: str
-    concurrency: int
-    warmup: float
-    duration: float
-
-
-async def drive(job: Job) -> Result:
-    run = Run(job.scenario, job.port, job.token, job.warmup, job.duration)
-    await asyncio.gather(*(run.connect() for _ in range(job.concurrency)))
-    await asyncio.sleep(run.start - time.perf_counter())
-    cpu = proc_cpu(job.server_pid), time.process_time()
-    await asyncio.sleep(run.stop - time.perf_counter())
-    run.result.server_cpu = (proc_cpu(job.server_pid) - cpu[0]) / job.duration
-    run.result.client_cpu = (time.process_time() - cpu[1]) / job.duration
-    await asyncio.wait_for(run.idle.wait(), timeout=30)
-    return run.result
-
-
-def load(job: Job) -> Result:
-    """The load process's entry point."""
-    import uvloop
-
-    return uvloop.run(drive(job))
-
-
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_line(path: str, key: str) -> str:
-    return next((ln.split(":", 1)[1].strip() for ln in open(path) if ln.startswith(key)), "?")
+        return n, loadgen.http_request("POST", self.path, self.headers, body.encode())
 
 
 def git(*args: str) -> str:
@@ -262,11 +152,13 @@ def main() -> None:
         try:
             console.print(f"Seeding {args.contacts} contacts and {args.deals} deals…")
             seed(port, key, user_id, args.contacts, args.deals)
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with loadgen.LoadProcess() as generator:
                 for scenario in (BARE, READ, WRITE):
                     console.print(f"{scenario.label}: {args.warmup:g} s warm-up + {args.duration:g} s…")
-                    job = Job(scenario, port, server.pid, key, args.concurrency, args.warmup, args.duration)
-                    results[scenario] = pool.submit(load, job).result()
+                    job = loadgen.Job(
+                        source(scenario, key), port, server.pid, args.concurrency, args.warmup, args.duration
+                    )
+                    results[scenario] = generator.run(job)
             peak = f"{int(proc_line(f'/proc/{server.pid}/status', 'VmHWM').split()[0]) / 1024:.0f} MiB"
         finally:
             server.terminate()

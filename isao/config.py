@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     )
     rate_limit: int = Field(default=600, ge=1, description="Requests each API key may make per window.")
     rate_limit_window: int = Field(default=60, ge=1, description="Rate-limit window in seconds.")
+    key_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="How long a server trusts a checked API key (revocations elsewhere wait this long).",
+    )
     default_phone_region: str = Field(
         default="FR", description="Region assumed for phone numbers written without a country code."
     )

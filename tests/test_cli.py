@@ -61,7 +61,9 @@ def test_companies_users_keys_lifecycle(env: dict[str, str], tmp_path: Path) -> 
     listing = isao(env, "keys", "list").stdout
     assert key_id in listing and "zap" in listing and token not in listing
 
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(
+        data_dir=tmp_path / "data", key_cache_seconds=0
+    )  # the revocation comes from another process
     app = create_app(settings)
     try:
         with serve(app) as live:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from isao import __version__
 from isao.api import errors
+from isao.api.auth import KeyCache
 from isao.api.middleware import PREFIX, ExternalApiMiddleware
 from isao.api.ratelimit import RateLimiter
 from isao.api.responses import Json
@@ -80,6 +81,7 @@ def create_app(
     app.state.db = db
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_window)
+    app.state.key_cache = KeyCache(db, settings.key_cache_seconds)
 
     external = APIRouter(prefix=PREFIX)
     for module in (meta, contacts, deals, webhooks, deadletters):

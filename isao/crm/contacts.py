@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,19 +56,23 @@ def find_duplicate(
     return (rows[0][0], "phoneNumber") if rows else None
 
 
-def create(session: Session, company_id: str, data: ContactCreate) -> Contact:
-    duplicate = find_duplicate(session, company_id, data.email, data.phoneNumber)
-    if duplicate:
-        raise DuplicateContact(*duplicate)
+def create(session: Session, company_id: str, data: ContactCreate) -> dict[str, Any]:
+    """Insert and return the contact in the API's shape. The insert is tried first and the unique
+    indexes catch duplicates: one statement on the common path instead of a look-up and an insert."""
     now = utcnow()
-    row = Contact(id=new_id("contact"), company_id=company_id, created_at=now, updated_at=now)
-    for field, column in _COLUMNS.items():
-        setattr(row, column, getattr(data, field))
-    row.tags = data.tags or []
-    session.add(row)
-    _flush(session, company_id, row)
-    events.record(session, company_id, "contact.created", row.id, serialize.contact(row))
-    return row
+    values: dict[str, Any] = {column: getattr(data, field) for field, column in _COLUMNS.items()}
+    values |= {"id": new_id("contact"), "company_id": company_id, "tags": data.tags or []}
+    values |= {"created_at": now, "updated_at": now}
+    try:
+        _insert(session, values)
+    except IntegrityError:
+        duplicate = find_duplicate(session, company_id, data.email, data.phoneNumber)
+        if duplicate:
+            raise DuplicateContact(*duplicate) from None
+        raise
+    created = serialize.contact(SimpleNamespace(**values))
+    events.record(session, company_id, "contact.created", values["id"], created)
+    return created
 
 
 def update(session: Session, company_id: str, contact_id: str, data: ContactUpdate) -> Contact:
@@ -97,14 +102,21 @@ def delete(session: Session, company_id: str, contact_id: str) -> dict[str, Any]
     return data
 
 
-def _flush(session: Session, company_id: str, row: Contact) -> None:
-    """Flush, turning a unique-index race with a concurrent writer into the same 409 as the pre-check.
-
-    SQLite needs no savepoint: the write transaction (BEGIN IMMEDIATE) excludes other writers from
-    the duplicate check to the commit. PostgreSQL (read committed) can race, so it gets one.
-    """
+def _insert(session: Session, values: dict[str, Any]) -> None:
+    """On PostgreSQL a failed statement aborts the transaction, so the insert gets a savepoint to
+    fall back to; on SQLite the transaction survives a failed statement."""
+    statement = insert(Contact).values(values)
     if session.get_bind().dialect.name == "sqlite":
-        session.flush()
+        session.execute(statement)
+        return
+    with session.begin_nested():
+        session.execute(statement)
+
+
+def _flush(session: Session, company_id: str, row: Contact) -> None:
+    """Flush an update, turning a unique-index race with a concurrent writer into the same 409."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.flush()  # BEGIN IMMEDIATE: no other writer between the duplicate check and here
         return
     try:
         with session.begin_nested():

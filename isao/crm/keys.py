@@ -83,7 +83,13 @@ def list_(session: Session, company_id: str | None = None) -> Sequence[ApiKey]:
 
 
 def revoke(session: Session, key_id: str) -> ApiKey | None:
+    global revocations
     row = session.get(ApiKey, key_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        revocations += 1
     return row
+
+
+revocations = 0
+"""Bumped by every revocation in this process, so in-process key caches drop what they hold."""

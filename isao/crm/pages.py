@@ -1,8 +1,8 @@
 """List pages rendered to JSON by the database itself.
 
 A page of 50 deals costs far more to turn into Python objects and back into JSON than to query, so
-the list endpoints ask SQLite (``json_object``) or PostgreSQL (``json_build_object``) for the JSON
-array directly and the API splices it into the envelope. The shape is declared once below per
+the list endpoints ask SQLite (``json_object``) or PostgreSQL (``json_build_object``) for each
+row as JSON text and the API splices the rows into the envelope. The shape is declared once below per
 object; ``isao.crm.serialize`` builds the same shape from rows for single records and events, and
 the tests hold the two equal on both databases.
 """
@@ -84,14 +84,11 @@ class Dialect:
         return f"{'json_build_object' if self.pg else 'json_object'}({', '.join(pairs)})"
 
     def ref(self, alias: str, fields: Sequence[Field]) -> str:
-        built = f"CASE WHEN {alias}.id IS NULL THEN NULL ELSE {self.obj(fields)} END"
-        return built if self.pg else f"json({built})"
+        return f"CASE WHEN {alias}.id IS NULL THEN NULL ELSE {self.obj(fields)} END"
 
-    def array(self, inner: str) -> str:
-        """The JSON array of the ``obj`` column of ``inner``, in its order, as text."""
-        if self.pg:
-            return f"SELECT coalesce(json_agg(page.obj), '[]'::json)::text FROM ({inner}) AS page"  # noqa: S608
-        return f"SELECT coalesce(json_group_array(json(page.obj)), '[]') FROM ({inner}) AS page"  # noqa: S608
+    def as_text(self, obj: str) -> str:
+        """Each row's object as JSON text (psycopg would otherwise parse PostgreSQL's json into dicts)."""
+        return f"({obj})::text" if self.pg else obj
 
     def has_tag(self) -> str:
         if self.pg:
@@ -141,13 +138,13 @@ def _run(
     condition = where.sql()
     count = f"SELECT count(*) FROM {source} WHERE {condition}"  # noqa: S608
     total = session.execute(text(count), where.params).scalar_one()
-    inner = (
-        f"SELECT {select_obj} AS obj FROM {source} WHERE {condition} "  # noqa: S608
+    rows = (
+        f"SELECT {dialect.as_text(select_obj)} FROM {source} WHERE {condition} "  # noqa: S608
         f"ORDER BY {_order(alias, page.sort)} LIMIT :limit OFFSET :offset"
     )
     params = where.params | {"limit": page.limit, "offset": page.offset}
-    data = session.execute(text(dialect.array(inner)), params).scalar_one()
-    return str(data), int(total)
+    objects = session.execute(text(rows), params).scalars().all()
+    return "[" + ",".join(objects) + "]", int(total)
 
 
 def deals(

@@ -82,13 +82,8 @@ def refuse_nul(data: Any) -> Any:
     """Text fields may not carry NUL characters (PostgreSQL cannot store them)."""
     if isinstance(data, dict):
         for key, value in data.items():
-            if (
-                (isinstance(value, str)
-                and "\x00" in value)
-                or (
-                    isinstance(value, list)
-                    and any(isinstance(item, str) and "\x00" in item for item in value)
-                )
+            if (isinstance(value, str) and "\x00" in value) or (
+                isinstance(value, list) and any(isinstance(item, str) and "\x00" in item for item in value)
             ):
                 raise ValueError(f"{key}: {key[:1].upper() + key[1:]} must not contain NUL characters")
     return data

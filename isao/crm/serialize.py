@@ -6,6 +6,7 @@ List pages are rendered by the database from the same shapes (``isao.crm.pages``
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from isao.db.models import Contact, Deal, User
@@ -16,7 +17,7 @@ def number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def contact(row: Contact) -> dict[str, Any]:
+def contact(row: Contact | SimpleNamespace) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,

@@ -8,6 +8,7 @@ import pytest
 from isao.api.app import create_app
 from isao.config import Settings
 from isao.crm import keys
+from isao.timeutil import utcnow
 from tests.conftest import Tenant, make_tenant, serve
 
 HOW = "Please provide a valid API key in the format: Authorization: Bearer YOUR_API_KEY"
@@ -138,3 +139,23 @@ def test_unknown_route_and_method(tenant: Tenant) -> None:
     response = httpx.get(f"{tenant.api}/nothing", headers=tenant.headers)
     assert response.status_code == 404 and response.json() == {"success": False, "error": "Not found"}
     assert httpx.patch(f"{tenant.api}/deals", headers=tenant.headers).status_code == 405
+
+
+def test_key_cache_trusts_a_key_for_its_ttl_only(tenant: Tenant) -> None:
+    from sqlalchemy import update
+
+    from isao.api.auth import KeyCache
+    from isao.crypto import hash_token
+    from isao.db.models import ApiKey
+
+    cache = KeyCache(tenant.db, ttl=5)
+    token_hash = hash_token(tenant.token)
+    entry = cache.lookup(tenant.token, token_hash, now=100.0)
+    assert entry is not None and entry.principal is not None and entry.principal.company_id == tenant.company_id
+    with tenant.db.write() as session:  # revoked by another process: this one cannot know yet
+        session.execute(update(ApiKey).where(ApiKey.id == tenant.key_id).values(revoked_at=utcnow()))
+    assert cache.cached(token_hash, now=104.9) is entry
+    assert cache.cached(token_hash, now=105.0) is None
+    fresh = cache.lookup(tenant.token, token_hash, now=105.0)
+    assert fresh is not None and fresh.principal is None
+    assert cache.lookup("ck_unknown", hash_token("ck_unknown"), now=105.0) is None

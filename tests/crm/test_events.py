@@ -78,8 +78,7 @@ def test_abandoned_cart_created_lost_emits_lost(api: httpx.Client, tenant: Tenan
 
 def test_a_failed_transaction_leaves_neither_change_nor_event(tenant: Tenant) -> None:
     with pytest.raises(RuntimeError), tenant.db.write() as session:
-        row = contacts.create(session, tenant.company_id, ContactCreate(name="Rolled Back"))
-        contact_id = row.id
+        contact_id = contacts.create(session, tenant.company_id, ContactCreate(name="Rolled Back"))["id"]
         raise RuntimeError("crash after the write, before commit")
     with tenant.db.read() as session:
         assert session.get(Contact, contact_id) is None

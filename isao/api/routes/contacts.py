@@ -73,7 +73,7 @@ def get_contact(request: Request, caller: ContactsRead, contact_id: str) -> Resp
 )
 def create_contact(request: Request, caller: ContactsWrite, body: ContactCreate) -> Response:
     with request.app.state.db.write() as session:
-        data = serialize.contact(contacts.create(session, caller.company_id, body))
+        data = contacts.create(session, caller.company_id, body)
     return ok(data, status_code=201)
 
 
