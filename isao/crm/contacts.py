@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from isao.db.models import Contact
 from isao.ids import new_id
 from isao.timeutil import utcnow
 
+_INSERT = insert(cast(Table, Contact.__table__))  # one statement, compiled once; values are parameters
 _COLUMNS = {
     "name": "name",
     "firstName": "first_name",
@@ -105,12 +106,11 @@ def delete(session: Session, company_id: str, contact_id: str) -> dict[str, Any]
 def _insert(session: Session, values: dict[str, Any]) -> None:
     """On PostgreSQL a failed statement aborts the transaction, so the insert gets a savepoint to
     fall back to; on SQLite the transaction survives a failed statement."""
-    statement = insert(Contact).values(values)
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(statement)
+        session.execute(_INSERT, values)
         return
     with session.begin_nested():
-        session.execute(statement)
+        session.execute(_INSERT, values)
 
 
 def _flush(session: Session, company_id: str, row: Contact) -> None:
