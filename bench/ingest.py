@@ -342,7 +342,8 @@ def ingest(args: argparse.Namespace, env: dict[str, str], db: Database, tmp: Pat
     try:
         console.print(
             f"Ingest: {requests:,} signed order webhooks (~{body_bytes / 1024:.1f} KB), built in the load "
-            f"process; {args.warmup:g} s warm-up + {args.duration:g} s at {args.concurrency} connections…"
+            f"process; {args.warmup:g} s warm-up + {args.duration:g} s at {args.concurrency} connections "
+            f"(server pid {server.pid})…"
         )
         with loadgen.LoadProcess() as generator:
             job = loadgen.Job(source, port, server.pid, args.concurrency, args.warmup, args.duration)
@@ -427,6 +428,7 @@ def queue_run(
         worker = subprocess.Popen(
             [ISAO, "worker", "--concurrency", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT
         )
+    console.print(f"  worker pid {worker.pid}; {args.jobs:,} jobs enqueued in {enqueued:.1f} s")
     busy: tuple[float, float, float] | None = None  # (wall, worker CPU, machine CPU) at the first done job
     deadline = started + max(120.0, args.jobs / 20)
     try:
@@ -469,7 +471,7 @@ def queue_run(
 
 def queue(args: argparse.Namespace, env: dict[str, str], db: Database, tmp: Path) -> list[QueueRun]:
     env = env | {"ISAO_PLUGINS": json.dumps(["bench.noop_plugin"])}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))
     with db.read() as session:
         due = ("queued", "running")
         others = session.scalar(
@@ -481,7 +483,7 @@ def queue(args: argparse.Namespace, env: dict[str, str], db: Database, tmp: Path
         )
     runs = []
     for workers in args.workers:
-        console.print(f"Queue: {args.jobs:,} no-op jobs, `isao worker --concurrency {workers}`…")
+        console.print(f"Queue: {args.jobs:,} no-op jobs, then `isao worker --concurrency {workers}`…")
         runs.append(queue_run(args, env, db, workers, tmp / "worker.log"))
     clear_noop(db)
     return runs

@@ -24,6 +24,7 @@ from isao.config import Settings, get_settings
 from isao.db import Database
 from isao.db.migrate import upgrade
 from isao.hooks import routes as hook_routes
+from isao.hooks.inbound import Receiver
 from isao.metrics import watch_queue
 from isao.runtime import Runtime
 
@@ -52,6 +53,7 @@ def create_app(
             upgrade(url)
         db = Database(url, pool_size=settings.db_pool_size)
     runtime = Runtime(settings, db)
+    receiver = Receiver(db)
     concurrency = settings.workers if workers is None else workers
     queue_metrics = CollectorRegistry()
     watch_queue(db, queue_metrics)
@@ -66,6 +68,7 @@ def create_app(
         finally:
             if pool:
                 await run_in_threadpool(pool.stop)
+            await run_in_threadpool(receiver.close)
             runtime.close()
 
     app = FastAPI(
@@ -80,6 +83,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.runtime = runtime
+    app.state.receiver = receiver
     app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_window)
     app.state.key_cache = KeyCache(db, settings.key_cache_seconds)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,13 +12,13 @@ from starlette.responses import Response
 
 from isao.api.responses import Json, error
 from isao.api.schemas import ErrorBody
-from isao.hooks.inbound import receive
+from isao.hooks.inbound import Receipt, Receiver
 from isao.timeutil import utcnow
 
 router = APIRouter(tags=["Inbound webhooks"])
 
 
-class Receipt(BaseModel):
+class ReceiptBody(BaseModel):
     success: bool
     id: str | None = None
     jobId: str | None = None
@@ -30,8 +31,8 @@ def _answer(description: str, model: type[BaseModel] = ErrorBody) -> dict[str, A
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: _answer("A duplicate delivery (nothing new stored), or WooCommerce's set-up ping", Receipt),
-    202: _answer("Stored and queued", Receipt),
+    200: _answer("A duplicate delivery (nothing new stored), or WooCommerce's set-up ping", ReceiptBody),
+    202: _answer("Stored and queued", ReceiptBody),
     400: _answer("The body is not valid JSON"),
     401: _answer("Missing or invalid signature; nothing stored"),
     404: _answer("No such connection, or its provider sends no webhooks"),
@@ -63,13 +64,14 @@ async def inbound_webhook(request: Request, connection_id: str) -> Response:
         if size > limit:
             return error(413, "Payload too large", message=f"Bodies are limited to {limit} bytes")
         chunks.append(chunk)
-    receipt = await run_in_threadpool(
-        receive,
-        request.app.state.db,
-        connection_id,
-        url=str(request.url),
-        headers=request.headers,
-        body=b"".join(chunks),
-        now=utcnow(),
+    receiver: Receiver = request.app.state.receiver
+    source = receiver.cached(connection_id) or await run_in_threadpool(receiver.load, connection_id)
+    checked = receiver.check(
+        source, url=str(request.url), headers=request.headers, body=b"".join(chunks), now=utcnow()
+    )
+    receipt = (
+        checked
+        if isinstance(checked, Receipt)
+        else await asyncio.wrap_future(receiver.writer.submit(checked))
     )
     return Json(receipt.body, status_code=receipt.status)

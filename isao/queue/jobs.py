@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import Table, and_, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from isao.db import Database
@@ -43,8 +43,15 @@ class Claimed:
     started_at: datetime
 
 
-def enqueue(
-    session: Session,
+@dataclass(frozen=True)
+class Queued:
+    id: str
+
+
+_INSERT = insert(cast(Table, Job.__table__))  # compiled once; rows travel as parameters
+
+
+def values(
     kind: str,
     payload: dict[str, Any],
     *,
@@ -54,27 +61,46 @@ def enqueue(
     max_attempts: int | None = None,
     dedupe_key: str | None = None,
     priority: int = 100,
-) -> Job:
-    """Add a job to ``session``: it exists if and only if the caller's transaction commits."""
+) -> dict[str, Any]:
+    """The row of a new job, for ``enqueue`` or for ``enqueue_many``."""
     now = utcnow()
-    job = Job(
-        id=new_id("job"),
-        kind=kind,
-        payload=payload,
-        status=QUEUED,
-        priority=priority,
-        run_at=run_at or now,
-        attempts=0,
-        max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS,
-        company_id=company_id,
-        rate_key=rate_key,
-        dedupe_key=dedupe_key,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(job)
-    session.info["isao_enqueued"] = True
-    return job
+    return {
+        "id": new_id("job"),
+        "kind": kind,
+        "payload": payload,
+        "status": QUEUED,
+        "priority": priority,
+        "run_at": run_at or now,
+        "attempts": 0,
+        "max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS,
+        "lease_until": None,
+        "locked_by": None,
+        "company_id": company_id,
+        "rate_key": rate_key,
+        "dedupe_key": dedupe_key,
+        "last_error": None,
+        "error_class": None,
+        "created_at": now,
+        "updated_at": now,
+        "finished_at": None,
+    }
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any], **options: Any) -> Queued:
+    """Add a job in ``session``'s transaction: it exists if and only if the caller's transaction commits.
+
+    ``options``: ``run_at``, ``company_id``, ``rate_key``, ``max_attempts``, ``dedupe_key``, ``priority``.
+    """
+    row = values(kind, payload, **options)
+    enqueue_many(session, [row])
+    return Queued(row["id"])
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert rows made by ``values`` (one executemany), in ``session``'s transaction."""
+    if rows:
+        session.execute(_INSERT, rows)
+        session.info["isao_enqueued"] = True
 
 
 @event.listens_for(Session, "after_commit")

@@ -151,7 +151,9 @@ def test_key_cache_trusts_a_key_for_its_ttl_only(tenant: Tenant) -> None:
     cache = KeyCache(tenant.db, ttl=5)
     token_hash = hash_token(tenant.token)
     entry = cache.lookup(tenant.token, token_hash, now=100.0)
-    assert entry is not None and entry.principal is not None and entry.principal.company_id == tenant.company_id
+    assert (
+        entry is not None and entry.principal is not None and entry.principal.company_id == tenant.company_id
+    )
     with tenant.db.write() as session:  # revoked by another process: this one cannot know yet
         session.execute(update(ApiKey).where(ApiKey.id == tenant.key_id).values(revoked_at=utcnow()))
     assert cache.cached(token_hash, now=104.9) is entry

@@ -215,3 +215,34 @@ def test_metrics_count_what_came_in(hooks_server: LiveServer, qdb: Database, com
     assert 'isao_queue_depth{status="queued"}' in text
     for name in ("isao_jobs_total", "isao_job_latency_seconds", "isao_rate_limit_waits_total"):
         assert f"# TYPE {name}" in text
+
+
+def test_concurrent_deliveries_are_group_committed_once_each(
+    hooks_server: LiveServer, qdb: Database, company: Tenant
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    conn = connect(qdb, company, "woocommerce")
+    url = f"{hooks_server.url}/hooks/{conn}"
+    deliveries = []
+    for n in range(120):
+        body = orjson.dumps({"id": n, "status": "processing"})
+        deliveries.append(
+            (body, woocommerce.sign(SECRET, body, topic="order.created", delivery_id=f"burst-{n}"))
+        )
+    deliveries += deliveries[:30]  # repeats, racing their originals
+
+    with httpx.Client() as client, ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda d: client.post(url, content=d[0], headers=d[1]), deliveries))
+    assert all(a.status_code in (200, 202) for a in answers)
+    assert sum(a.status_code == 202 for a in answers) == 120
+    with qdb.read() as session:
+        ids = session.scalars(select(InboundEvent.id).where(InboundEvent.connection_id == conn)).all()
+        queued = session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.kind == "inbound.route", Job.company_id == company.company_id)
+        )
+    assert len(ids) == 120 and queued == 120
+    acknowledged = {a.json()["id"] for a in answers}
+    assert acknowledged == set(ids)  # every acknowledgement names a stored event, duplicates the original
