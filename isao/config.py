@@ -48,6 +48,7 @@ class Settings(BaseSettings):
         default=2, gt=0, description="First back-off step for transient errors."
     )
     retry_cap_seconds: float = Field(default=3600, gt=0, description="Longest back-off for transient errors.")
+    worker_batch: int = Field(default=4, ge=1, description="Jobs a worker claims at once (one lease).")
     worker_poll_seconds: float = Field(
         default=0.5, gt=0, description="Idle workers look for due jobs this often."
     )

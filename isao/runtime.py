@@ -47,6 +47,7 @@ class Runtime:
         options: dict[str, Any] = {
             "policy": RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_cap_seconds),
             "lease": self.settings.job_lease_seconds,
+            "batch": self.settings.worker_batch,
         } | overrides
         if name:
             options["name"] = name

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, event, insert, or_, select, update
+from sqlalchemy import DateTime, Table, and_, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from isao.db import Database
 from isao.db.models import Job, JobAttempt
 from isao.ids import new_id
-from isao.timeutil import utcnow
+from isao.timeutil import to_ms, utcnow
 
 QUEUED, RUNNING, DONE, DEAD, DISCARDED = "queued", "running", "done", "dead", "discarded"
 DEFAULT_MAX_ATTEMPTS = 10
@@ -48,7 +48,27 @@ class Queued:
     id: str
 
 
-_INSERT = insert(cast(Table, Job.__table__))  # compiled once; rows travel as parameters
+_JOBS = cast(Table, Job.__table__)
+_INSERT = insert(_JOBS)  # statements compiled once; rows travel as parameters
+_INSERT_ATTEMPT = insert(cast(Table, JobAttempt.__table__))
+_COMPLETE = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("job_id"),
+        _JOBS.c.status == RUNNING,
+        _JOBS.c.locked_by == bindparam("worker"),
+        _JOBS.c.attempts == bindparam("attempt"),
+    )
+    .values(
+        status=DONE,
+        finished_at=bindparam("now", type_=DateTime()),
+        updated_at=bindparam("now", type_=DateTime()),
+        lease_until=None,
+        locked_by=None,
+        error_class=None,
+        last_error=None,
+    )
+)
 
 
 def values(
@@ -196,19 +216,34 @@ def _held(session: Session, claimed: Claimed) -> Job:
 def complete(
     session: Session, claimed: Claimed, now: datetime, *, response: dict[str, Any] | None = None
 ) -> None:
-    """Mark done inside ``session``'s transaction (the handler's own, when its effects are local)."""
-    job = _held(session, claimed)
-    _finish(job, DONE, now, None, None)
-    session.add(
-        JobAttempt(
-            job_id=job.id,
-            number=claimed.attempt,
-            worker=claimed.worker,
-            outcome="done",
-            response=response,
-            started_at=claimed.started_at,
-            finished_at=now,
-        )
+    """Mark done inside ``session``'s transaction (the handler's own, when its effects are local).
+
+    The hottest statement of the queue: one fenced UPDATE and one INSERT, both compiled once."""
+    done = session.execute(
+        _COMPLETE,
+        {
+            "job_id": claimed.id,
+            "worker": claimed.worker,
+            "attempt": claimed.attempt,
+            "now": to_ms(now).replace(tzinfo=None),
+        },
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        raise LeaseLost(claimed.id)
+    session.execute(
+        _INSERT_ATTEMPT,
+        {
+            "job_id": claimed.id,
+            "number": claimed.attempt,
+            "worker": claimed.worker,
+            "outcome": "done",
+            "error_class": None,
+            "error": None,
+            "request": None,
+            "response": response,
+            "started_at": claimed.started_at,
+            "finished_at": now,
+        },
     )
 
 
