@@ -60,7 +60,9 @@ def test_deal_events_and_payload_shape(api: httpx.Client, tenant: Tenant) -> Non
         assert won_event.data["wonAt"] == won["actualCloseDate"]
         assert {k: v for k, v in won_event.data.items() if k != "wonAt"} == won
         stage = session.scalars(
-            select(Event).where(Event.entity_id == deal["id"], Event.type == "deal.stage_changed")
+            select(Event)
+            .where(Event.entity_id == deal["id"], Event.type == "deal.stage_changed")
+            .order_by(Event.id)
         ).all()
         assert [(e.data["previousStage"], e.data["stage"]) for e in stage] == [
             ("lead", "proposal"),
