@@ -84,6 +84,19 @@ def dlq_show(job_id: Annotated[str, typer.Argument(help="Dead-letter (job) id")]
         print(json.dumps(deadletters.detail(session, job), indent=2, default=str))
 
 
+All = Annotated[bool, typer.Option("--all", help="Act on every dead letter when no id or filter is given")]
+
+
+def _act(verb: str, where: deadletters.Filter, all_: bool) -> int:
+    if where == deadletters.Filter() and not all_:
+        console.print(f"[red]Name ids or a filter, or pass --all to {verb} every dead letter.[/red]")
+        raise typer.Exit(2)
+    db = open_db()
+    with db.write() as session:
+        action = deadletters.replay if verb == "replay" else deadletters.discard
+        return action(session, where)
+
+
 @dlq_app.command("replay")
 def dlq_replay(
     ids: Ids = None,
@@ -91,18 +104,10 @@ def dlq_replay(
     error: ErrorClass = None,
     company: Company = None,
     hours: Hours = None,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Replay every dead letter when no id or filter is given")
-    ] = False,
+    all_: All = False,
 ) -> None:
     """Queue dead letters again, now, with a fresh attempt budget."""
-    where = _filter(ids, kind, error, company, hours)
-    if where == deadletters.Filter() and not all_:
-        console.print("[red]Name ids or a filter, or pass --all to replay every dead letter.[/red]")
-        raise typer.Exit(2)
-    db = open_db()
-    with db.write() as session:
-        count = deadletters.replay(session, where)
+    count = _act("replay", _filter(ids, kind, error, company, hours), all_)
     console.print(f"Replayed {count} dead letter(s).")
 
 
@@ -113,18 +118,10 @@ def dlq_discard(
     error: ErrorClass = None,
     company: Company = None,
     hours: Hours = None,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Discard every dead letter when no id or filter is given")
-    ] = False,
+    all_: All = False,
 ) -> None:
     """Mark dead letters discarded (kept for the record, never retried)."""
-    where = _filter(ids, kind, error, company, hours)
-    if where == deadletters.Filter() and not all_:
-        console.print("[red]Name ids or a filter, or pass --all to discard every dead letter.[/red]")
-        raise typer.Exit(2)
-    db = open_db()
-    with db.write() as session:
-        count = deadletters.discard(session, where)
+    count = _act("discard", _filter(ids, kind, error, company, hours), all_)
     console.print(f"Discarded {count} dead letter(s).")
 
 

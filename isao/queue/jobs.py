@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import DateTime, Table, and_, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from isao.db import Database
 from isao.db.models import Job, JobAttempt
@@ -197,17 +198,18 @@ def _finish(job: Job, status: str, now: datetime, error_class: str | None, error
     job.last_error = error
 
 
-def _held(session: Session, claimed: Claimed) -> Job:
-    job = session.scalar(
-        select(Job)
-        .where(
-            Job.id == claimed.id,
-            Job.status == RUNNING,
-            Job.locked_by == claimed.worker,
-            Job.attempts == claimed.attempt,
-        )
-        .with_for_update()
+def _fence(claimed: Claimed) -> tuple[ColumnElement[bool], ...]:
+    """The job is still ours: same worker, same attempt, still running."""
+    return (
+        Job.id == claimed.id,
+        Job.status == RUNNING,
+        Job.locked_by == claimed.worker,
+        Job.attempts == claimed.attempt,
     )
+
+
+def _held(session: Session, claimed: Claimed) -> Job:
+    job = session.scalar(select(Job).where(*_fence(claimed)).with_for_update())
     if job is None:
         raise LeaseLost(claimed.id)
     return job
@@ -260,16 +262,10 @@ def fail(
 ) -> str:
     """Record a failed attempt, then requeue at ``retry_at`` or, when None, dead-letter; returns the state."""
     job = _held(session, claimed)
-    if retry_at is None:
-        _finish(job, DEAD, now, error_class, error)
-    else:
-        job.status = QUEUED
+    _finish(job, DEAD if retry_at is None else QUEUED, now, error_class, error)
+    if retry_at is not None:
         job.run_at = retry_at
-        job.lease_until = None
-        job.locked_by = None
-        job.error_class = error_class
-        job.last_error = error
-        job.updated_at = now
+        job.finished_at = None
         session.info["isao_enqueued"] = True
     session.add(
         JobAttempt(
@@ -291,14 +287,7 @@ def fail(
 def extend_lease(db: Database, claimed: Claimed, now: datetime, lease: float) -> None:
     with db.write() as session:
         result = session.execute(
-            update(Job)
-            .where(
-                Job.id == claimed.id,
-                Job.status == RUNNING,
-                Job.locked_by == claimed.worker,
-                Job.attempts == claimed.attempt,
-            )
-            .values(lease_until=now + timedelta(seconds=lease))
+            update(Job).where(*_fence(claimed)).values(lease_until=now + timedelta(seconds=lease))
         )
         if getattr(result, "rowcount", 0) != 1:
             raise LeaseLost(claimed.id)
