@@ -71,6 +71,7 @@ class Settings(BaseSettings):
 
     # incoming webhooks
     hook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error)$")
     host: str = "127.0.0.1"
     port: int = 8000
 

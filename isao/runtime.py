@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from isao import logs
 from isao.config import Settings
 from isao.db import Database
 from isao.db.models import Job
@@ -33,6 +34,7 @@ class Runtime:
     deliverer: Deliverer | None = None
 
     def __post_init__(self) -> None:
+        logs.configure(self.settings.log_level)
         self.deliverer = Deliverer(self.settings)
         self.deliverer.register(self.registry)
         self.registry.register(ROUTE, self.inbox.route)

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from isao import __version__
+from isao import __version__, logs
 from isao.api import errors
 from isao.api.auth import KeyCache
 from isao.api.middleware import PREFIX, ExternalApiMiddleware
@@ -47,6 +47,7 @@ def create_app(
 ) -> FastAPI:
     """``workers`` in-process worker threads (default ``ISAO_WORKERS``; 0 runs none)."""
     settings = settings or get_settings()
+    logs.configure(settings.log_level)
     if db is None:
         url = settings.resolved_database_url()
         if migrate:

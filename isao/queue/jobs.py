@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Table, and_, bindparam, event, insert, or_, select, update
+from sqlalchemy import DateTime, Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -136,42 +136,82 @@ def _forget(session: Session) -> None:
 
 
 def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1) -> list[Claimed]:
-    """Take up to ``limit`` due jobs: queued ones whose time has come, and running ones whose lease
-    expired (their worker died). ``FOR UPDATE SKIP LOCKED`` lets PostgreSQL workers pass each other;
-    on SQLite the write lock serialises claims."""
-    due = or_(
-        and_(Job.status == QUEUED, Job.run_at <= now),
-        and_(Job.status == RUNNING, Job.lease_until < now),
-    )
-    query = select(Job).where(due).order_by(Job.priority, Job.run_at).limit(limit)
-    claimed: list[Claimed] = []
+    """Take up to ``limit`` due jobs, in one transaction of (usually) two statements.
+
+    First, running jobs whose lease expired (their worker died) go back to the queue, with the lost
+    attempt recorded, or to the dead letters when it was their last. Then one ``UPDATE … RETURNING``
+    takes the due jobs; its ``FOR UPDATE SKIP LOCKED`` subquery lets PostgreSQL workers pass each
+    other, and on SQLite the write lock serialises claims.
+    """
     with db.write() as session:
-        for job in session.scalars(query.with_for_update(skip_locked=True)).all():
-            if job.status == RUNNING:
-                _abandoned(session, job, now)
-                if job.attempts >= job.max_attempts:
-                    _finish(job, DEAD, now, "WorkerLost", "the worker died during the last attempt")
-                    continue
-            job.status = RUNNING
-            job.attempts += 1
-            job.locked_by = worker
-            job.lease_until = now + timedelta(seconds=lease)
-            job.updated_at = now
-            claimed.append(
-                Claimed(
-                    job.id,
-                    job.kind,
-                    dict(job.payload),
-                    job.attempts,
-                    job.max_attempts,
-                    worker,
-                    job.company_id,
-                    job.rate_key,
-                    job.created_at,
-                    now,
-                )
+        _requeue_expired(session, now, limit)
+        due = (
+            select(Job.id)
+            .where(Job.status == QUEUED, Job.run_at <= now)
+            .order_by(Job.priority, Job.run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        taken = session.execute(
+            update(Job)
+            .where(Job.id.in_(due))
+            .values(
+                status=RUNNING,
+                attempts=Job.attempts + 1,
+                locked_by=worker,
+                lease_until=now + timedelta(seconds=lease),
+                updated_at=now,
             )
-    return claimed
+            .returning(
+                Job.id,
+                Job.kind,
+                Job.payload,
+                Job.attempts,
+                Job.max_attempts,
+                Job.company_id,
+                Job.rate_key,
+                Job.created_at,
+                Job.priority,
+                Job.run_at,
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
+    taken = sorted(taken, key=lambda row: (row.priority, row.run_at))
+    return [
+        Claimed(
+            row.id,
+            row.kind,
+            dict(row.payload),
+            row.attempts,
+            row.max_attempts,
+            worker,
+            row.company_id,
+            row.rate_key,
+            row.created_at,
+            now,
+        )
+        for row in taken
+    ]
+
+
+def _requeue_expired(session: Session, now: datetime, limit: int) -> None:
+    expired = session.scalars(
+        select(Job)
+        .where(Job.status == RUNNING, Job.lease_until < now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job in expired:
+        _abandoned(session, job, now)
+        if job.attempts >= job.max_attempts:
+            _finish(job, DEAD, now, "WorkerLost", "the worker died during the last attempt")
+        else:
+            _finish(job, QUEUED, now, "WorkerLost", "the worker died during the attempt")
+            job.finished_at = None
+            job.run_at = now
+    if expired:
+        session.flush()
 
 
 def _abandoned(session: Session, job: Job, now: datetime) -> None:
