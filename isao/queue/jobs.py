@@ -145,17 +145,20 @@ def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1
     """
     with db.write() as session:
         _requeue_expired(session, now, limit)
+        # A materialised CTE: PostgreSQL may re-run a plain ``IN (subquery)`` per row, and with
+        # SKIP LOCKED that re-run is both slow and able to take more than ``limit`` jobs.
         due = (
             select(Job.id)
             .where(Job.status == QUEUED, Job.run_at <= now)
             .order_by(Job.priority, Job.run_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         taken = session.execute(
             update(Job)
-            .where(Job.id.in_(due))
+            .where(Job.id.in_(select(due.c.id)))
             .values(
                 status=RUNNING,
                 attempts=Job.attempts + 1,
