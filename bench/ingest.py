@@ -20,6 +20,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -238,6 +239,17 @@ def git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
 
 
+def code_state() -> str:
+    """The commit, and whether (and how) isao/ differs from it: the code a run measures."""
+    code = git("rev-parse", "--short", "HEAD")
+    changes = git("diff", "HEAD", "--", "isao") + git("ls-files", "--others", "--exclude-standard", "isao")
+    if changes:
+        code += (
+            f" with uncommitted changes to isao/ (diff {hashlib.sha256(changes.encode()).hexdigest()[:8]})"
+        )
+    return code
+
+
 def cli(env: dict[str, str], *args: str) -> str:
     return subprocess.run([ISAO, *args], env=env, check=True, capture_output=True, text=True).stdout
 
@@ -342,9 +354,9 @@ def ingest(args: argparse.Namespace, env: dict[str, str], db: Database, tmp: Pat
     try:
         console.print(
             f"Ingest: {requests:,} signed order webhooks (~{body_bytes / 1024:.1f} KB), built in the load "
-            f"process; {args.warmup:g} s warm-up + {args.duration:g} s at {args.concurrency} connections "
-            f"(server pid {server.pid})…"
+            f"process; {args.warmup:g} s warm-up + {args.duration:g} s at {args.concurrency} connections…"
         )
+        console.print(f"  server pid {server.pid}")
         with loadgen.LoadProcess() as generator:
             job = loadgen.Job(source, port, server.pid, args.concurrency, args.warmup, args.duration)
             result = generator.run(job)
@@ -522,7 +534,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("Terminated"))  # unwind: stop the server and workers
     args.load_before = os.getloadavg()[0]  # other work on the machine skews the figures: say so
+    args.code = code_state()  # servers and workers start during the run: the code they load is this one…
     with tempfile.TemporaryDirectory(prefix="isao-bench-") as name:
         tmp = Path(name)
         env = {**os.environ, "ISAO_DATA_DIR": name, "COLUMNS": "200"}
@@ -537,6 +551,9 @@ def main() -> None:
             runs = queue(args, env, db, tmp) if args.only != "ingest" else []
         finally:
             db.dispose()
+    if (now := code_state()) != args.code:  # … unless it changed meanwhile
+        console.print(f"[yellow]isao/ changed during the run: {args.code} → {now}[/]")
+        args.code += f", changed during the run to {now}: the figures may mix the two"
     report(args, taken, runs)
 
 
@@ -628,14 +645,13 @@ def write_markdown(
     else:
         database = f"SQLite {sqlite3.sqlite_version} (WAL)"
     cpu = loadgen.proc_line("/proc/cpuinfo", "model name")
-    code = git("rev-parse", "--short", "HEAD")
-    code += " with uncommitted changes to isao/" if git("status", "--porcelain", "isao") else ""
     lines = [
         f"<!-- bench:{name} -->",
         f"### {'PostgreSQL' if args.database_url else 'SQLite'}",
         "",
-        f"`{args.command}` at {code}, {datetime.date.today().isoformat()}: {os.cpu_count()} CPUs ({cpu}), "
-        f"Python {sys.version.split()[0]}, {database}; load average before the run {args.load_before:.2f}.",
+        f"`{args.command}` at {args.code}, {datetime.date.today().isoformat()}: {os.cpu_count()} CPUs "
+        f"({cpu}), Python {sys.version.split()[0]}, {database}; load average before the run "
+        f"{args.load_before:.2f}.",
     ]
     for header, rows, note in blocks:
         lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
