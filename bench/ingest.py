@@ -411,6 +411,7 @@ class QueueRun:
     wall: float  # from starting `isao worker` until the poll saw all done (process start included)
     worker_cpu: float  # share of one core, while jobs were running
     machine_cpu: float  # busy cores, everything included, while jobs were running
+    errors: int  # "[error" lines (structlog) in the worker's output
 
     @property
     def rate(self) -> float:
@@ -435,6 +436,7 @@ def queue_run(
                 enqueue(session, NOOP, {"n": n})
     enqueued = time.perf_counter() - began
     remaining = select(func.count()).select_from(Job).where(Job.kind == NOOP, Job.status != "done")
+    offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         started = time.perf_counter()
         worker = subprocess.Popen(
@@ -478,6 +480,7 @@ def queue_run(
         wall=finished - started,
         worker_cpu=(cpu - busy[1]) / span if busy else float("nan"),
         machine_cpu=(machine - busy[2]) / span if busy else float("nan"),
+        errors=log.read_bytes()[offset:].count(b"[error"),
     )
 
 
@@ -581,7 +584,8 @@ def report(args: argparse.Namespace, taken: Ingest | None, runs: list[QueueRun])
         label = f"POST /hooks/{{id}} (WooCommerce order, {taken.body_bytes / 1024:.1f} KB)"
         cpu = f"{result.server_cpu:.0%}", f"{result.client_cpu:.0%}", f"{result.machine_cpu:.0%}"
         row = [label, f"{rate:,.0f}", f"{result.pct(0.5):.1f}", f"{p99:.1f}", errors, *cpu]
-        note = taken.stored.summary() + f" Server peak RSS (VmHWM) {taken.peak}."
+        per = f"{result.server_cpu / rate * 1000:.2f} ms" if rate else "?"
+        note = taken.stored.summary() + f" Server CPU per webhook {per}; peak RSS (VmHWM) {taken.peak}."
         if result.built_late:
             note += f" {result.built_late:,} requests were built during the run (raise --requests)."
         blocks.append((header, [row], note))
@@ -600,6 +604,9 @@ def report(args: argparse.Namespace, taken: Ingest | None, runs: list[QueueRun])
         ]
         incomplete = [run for run in runs if run.done < run.jobs]
         note = "".join(f"Only {run.done:,} of {run.jobs:,} done at K={run.workers}. " for run in incomplete)
+        note += "".join(
+            f"The worker logged {run.errors:,} errors at K={run.workers}. " for run in runs if run.errors
+        )
         blocks.append((header, rows, note.strip()))
     for header, rows, note in blocks:
         table = Table(*header)
