@@ -214,3 +214,13 @@ def runtime(queue_settings: Settings, qdb: Database) -> Iterator[Runtime]:
         session.execute(delete(Schedule))
     yield rt
     rt.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``no_database`` (sandboxes driven by SDKs, pure connectors) run once, on the SQLite pass."""
+    if not os.environ.get("ISAO_TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="no_database: already run in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("no_database"):
+            item.add_marker(skip)
