@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from isao.connectors import catalog
+from isao.connectors.base import ApiClient, Mint, still_fresh
 from isao.crypto import decrypt, encrypt
+from isao.db import Database
 from isao.db.models import Connection
 from isao.ids import new_id
 from isao.timeutil import utcnow
@@ -78,3 +84,56 @@ def delete(session: Session, connection_id: str) -> bool:
         return False
     session.delete(row)
     return True
+
+
+class StoredCredentials:
+    """A connection's secrets in the database, with token refresh single-flight across every worker and
+    process: the refresh runs inside a write transaction holding the connection's row lock (``FOR UPDATE``
+    on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers), and re-reads first, so a worker that
+    waited finds the token another worker just stored instead of refreshing again."""
+
+    def __init__(self, db: Database, connection_id: str, *, cache_seconds: float = 30.0) -> None:
+        self.db = db
+        self.connection_id: str | None = connection_id
+        self.cache_seconds = cache_seconds
+        self._cached: dict[str, Any] | None = None
+        self._cached_at = 0.0
+        self._lock = threading.Lock()
+
+    def load(self) -> dict[str, Any]:
+        """Cached briefly: an access token stays valid at the provider after another worker refreshes."""
+        with self._lock:
+            if self._cached is not None and time.monotonic() - self._cached_at < self.cache_seconds:
+                return dict(self._cached)
+        with self.db.read() as session:
+            row = session.get(Connection, self.connection_id)
+            if row is None:
+                raise LookupError(f"connection {self.connection_id} no longer exists")
+            return self._remember(secrets(row))
+
+    def refresh(self, stale: str | None, mint: Mint) -> dict[str, Any]:
+        with self.db.write() as session:
+            row = session.scalars(
+                select(Connection).where(Connection.id == self.connection_id).with_for_update()
+            ).one()
+            current = secrets(row)
+            if still_fresh(current, stale, time.time()):
+                return self._remember(current)
+            updates = mint(current)
+            set_secrets(row, {key: str(value) for key, value in updates.items()})
+            return self._remember(current | updates)
+
+    def _remember(self, values: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._cached, self._cached_at = dict(values), time.monotonic()
+        return dict(values)
+
+
+def open_client(db: Database, connection_id: str, *, http: httpx.Client | None = None) -> ApiClient:
+    """The provider's API client for a stored connection."""
+    with db.read() as session:
+        row = session.get(Connection, connection_id)
+        if row is None:
+            raise LookupError(f"no connection {connection_id}")
+        provider, values = row.provider, dict(row.config)
+    return catalog.client(provider, values, StoredCredentials(db, connection_id), http=http)

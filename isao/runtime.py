@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from isao import logs
+from isao import connections, logs
 from isao.config import Settings
 from isao.db import Database
 from isao.db.models import Job
@@ -39,11 +39,20 @@ class Runtime:
         self.deliverer.register(self.registry)
         self.registry.register(ROUTE, self.inbox.route)
         self.registry.register(PRUNE, prune)
+        self.registry.on_auth_expired("conn_", self.refresh_connection)
         for module in self.settings.plugins:
             plugin = importlib.import_module(module)
             plugin.register(self)
         with self.db.write() as session:
             scheduler.ensure(session, PRUNE, "17 3 * * *", PRUNE, now=utcnow())
+
+    def refresh_connection(self, connection_id: str) -> None:
+        """The queue's answer to ``AuthExpired``: a forced, single-flight token refresh."""
+        client = connections.open_client(self.db, connection_id)
+        try:
+            client.refresh_token()
+        finally:
+            client.close()
 
     def worker(self, name: str | None = None, **overrides: Any) -> Worker:
         options: dict[str, Any] = {

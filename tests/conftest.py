@@ -217,7 +217,7 @@ def runtime(queue_settings: Settings, qdb: Database) -> Iterator[Runtime]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``no_database`` (sandboxes driven by SDKs, pure connectors) run once, on the SQLite pass."""
+    """Tests marked ``no_database`` (SDKs driving sandboxes, connectors) run once, in the SQLite pass."""
     if not os.environ.get("ISAO_TEST_DATABASE_URL"):
         return
     skip = pytest.mark.skip(reason="no_database: already run in the SQLite pass")

@@ -10,6 +10,8 @@ from rich.table import Table
 from isao import connections
 from isao.cli.common import console, find_company, open_db
 from isao.config import get_settings
+from isao.connectors import catalog
+from isao.errors import ProviderError
 from isao.timeutil import format_iso
 
 app = typer.Typer(
@@ -17,28 +19,79 @@ app = typer.Typer(
 )
 
 
+def _pairs(values: list[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not name=value", param_hint="--set")
+        pairs[name.strip()] = value
+    return pairs
+
+
+def _sandbox_values(provider: str) -> dict[str, str]:
+    from isao.sandbox.runner import sandbox_class
+
+    return sandbox_class(provider)().credentials()
+
+
 @app.command("add")
 def add(
     provider: Annotated[str, typer.Argument(help=", ".join(connections.PROVIDERS))],
     company: Annotated[str, typer.Option(help="Company id or name")],
     name: Annotated[str, typer.Option(help="A label, unique in the company")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="A setting as name=value (repeat); `isao connections settings` lists them"
+        ),
+    ] = None,
+    sandbox: Annotated[
+        bool, typer.Option(help="Fill the settings from the local sandbox's credentials (`isao sandbox up`)")
+    ] = False,
     webhook_secret: Annotated[
         str | None, typer.Option(help="The secret the provider signs webhooks with")
     ] = None,
 ) -> None:
     """Add a connection; prints the URL to give the provider for its webhooks."""
-    db = open_db()
-    company_id = find_company(db, company)
-    secrets = {"webhook_secret": webhook_secret} if webhook_secret else {}
+    given = _sandbox_values(provider) if sandbox else {}
+    given |= _pairs(set_ or [])
+    if webhook_secret:
+        given["webhook_secret"] = webhook_secret
     try:
+        if provider in catalog.MODULES:
+            plain, secrets = catalog.split(provider, given)
+        else:  # providers we only receive webhooks from
+            plain, secrets = {}, {k: v for k, v in given.items() if k == "webhook_secret"}
+        db = open_db()
+        company_id = find_company(db, company)
         with db.write() as session:
-            row = connections.create(session, company_id, provider, name, secrets=secrets)
-    except ValueError as exc:
+            row = connections.create(session, company_id, provider, name, config=plain, secrets=secrets)
+    except (ValueError, KeyError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     settings = get_settings()
     console.print(f"Created connection {row.id} ({provider}).")
     console.print(f"Webhook delivery URL: http://{settings.host}:{settings.port}/hooks/{row.id}")
+
+
+@app.command("settings")
+def settings_(provider: Annotated[str, typer.Argument(help=", ".join(catalog.MODULES))]) -> None:
+    """The settings a connection to ``provider`` takes."""
+    table = Table("name", "secret", "required", "default", "meaning")
+    try:
+        for setting in catalog.settings(provider):
+            table.add_row(
+                setting.name,
+                "yes" if setting.secret else "",
+                "yes" if setting.required else "",
+                setting.default or "",
+                setting.help,
+            )
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from None
+    console.print(table)
 
 
 @app.command("list")
@@ -50,6 +103,45 @@ def list_(company: Annotated[str | None, typer.Option(help="Only this company (i
         for row in connections.list_(session, company_id):
             table.add_row(row.id, row.provider, row.name, row.company_id, format_iso(row.created_at))
     console.print(table)
+
+
+@app.command("show")
+def show(connection_id: Annotated[str, typer.Argument(help="Connection id (conn_…)")]) -> None:
+    """Settings, the names of the stored secrets (never their values) and the webhook URL."""
+    db = open_db()
+    with db.read() as session:
+        row = connections.get(session, connection_id)
+        if row is None:
+            console.print(f"[red]No connection {connection_id}[/red]")
+            raise typer.Exit(1)
+        stored = connections.secrets(row)
+        console.print(f"{row.id}  {row.provider}  {row.name!r}  company {row.company_id}")
+        for key, value in sorted(row.config.items()):
+            console.print(f"  {key} = {value}")
+    for key in sorted(stored):
+        console.print(f"  {key} = ******** (encrypted)")
+    settings = get_settings()
+    console.print(f"Webhook delivery URL: http://{settings.host}:{settings.port}/hooks/{connection_id}")
+
+
+@app.command("test")
+def test(connection_id: Annotated[str, typer.Argument(help="Connection id (conn_…)")]) -> None:
+    """One authenticated call to the provider (refreshing the OAuth token if it is due)."""
+    db = open_db()
+    try:
+        client = connections.open_client(db, connection_id)
+    except (LookupError, KeyError) as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(1) from None
+    try:
+        console.print(f"[green]OK[/green] {client.check()}")
+    except ProviderError as exc:
+        console.print(f"[red]{type(exc).__name__}[/red]: {exc}")
+        if exc.response:
+            console.print(f"  answered {exc.response.get('status')}: {exc.response.get('body')}")
+        raise typer.Exit(1) from None
+    finally:
+        client.close()
 
 
 @app.command("remove")

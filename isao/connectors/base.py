@@ -223,6 +223,10 @@ class ApiClient:
         """The error for a non-success answer; the default reads only the status code."""
         return classify_status(self, response, request, reply)
 
+    def check(self) -> str:
+        """One cheap authenticated call; a line describing the account, for ``isao connections test``."""
+        raise NotImplementedError
+
     def is_failure(self, response: httpx.Response) -> bool:
         """Zoho answers some failures with 200/201/202 and a per-record ``status: error``; override there."""
         return response.status_code >= 400
