@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install  ## Serve ISAO on SQLite with a demo company and a fresh API key
-	$(VENV)/bin/isao serve --demo
+run: install  ## Serve ISAO on SQLite with a demo company, a fresh API key and the provider sandboxes
+	$(VENV)/bin/isao serve --demo --sandboxes
 
 test: install lint typecheck  ## Lint, type-check, then the whole suite on SQLite and PostgreSQL
 	VENV=$(VENV) scripts/test.sh

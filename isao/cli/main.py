@@ -57,6 +57,10 @@ def serve(
     workers: Annotated[
         bool, typer.Option(help="Run queue workers in this process (ISAO_WORKERS threads)")
     ] = True,
+    sandboxes: Annotated[
+        bool,
+        typer.Option(help="Also serve the provider sandboxes on their local ports (as `isao sandbox up`)"),
+    ] = False,
 ) -> None:
     """Run the API server and, unless --no-workers, the queue's workers (migrations are applied first)."""
     import uvicorn
@@ -76,6 +80,8 @@ def serve(
             f"  Docs:         http://{host}:{port}/docs\n\n"
             f'  Try: curl -H "Authorization: Bearer {token}" {base}/test\n'
         )
+    if sandboxes:
+        sandbox.describe(sandbox.start_in_background())
     uvicorn.run(api, host=host, port=port, log_level="info", access_log=False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from isao.cli.common import console
 from isao.sandbox import runner
+from isao.sandbox.base import Sandbox
 from isao.sandbox.faults import Faults
 
 app = typer.Typer(
@@ -77,19 +79,35 @@ def up(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
 
-    def ready() -> None:
-        for sandbox, _port in sandboxes:
-            table = Table(title=f"{sandbox.name} sandbox at {sandbox.base_url}", show_header=False)
-            for key, value in sandbox.credentials().items():
-                table.add_row(key, value)
-            console.print(table)
-        console.print(
-            "Connect ISAO to one with `isao connections add <provider> --sandbox --company … --name …`.\n"
-            "Faults: `isao sandbox faults <provider> --error-rate 0.1` or PUT /_sandbox/faults. Ctrl-C stops."
-        )
-
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner.serve(sandboxes, host=host, on_ready=ready))
+        asyncio.run(runner.serve(sandboxes, host=host, on_ready=lambda: describe(sandboxes)))
+
+
+def describe(sandboxes: list[tuple[Sandbox, int]]) -> None:
+    for sandbox, _port in sandboxes:
+        table = Table(title=f"{sandbox.name} sandbox at {sandbox.base_url}", show_header=False)
+        for key, value in sandbox.credentials().items():
+            table.add_row(key, value)
+        console.print(table)
+    console.print(
+        "Connect ISAO to one with `isao connections add <provider> --sandbox --company … --name …`.\n"
+        "Faults: `isao sandbox faults <provider> --error-rate 0.1` or PUT /_sandbox/faults."
+    )
+
+
+def start_in_background(host: str = "127.0.0.1") -> list[tuple[Sandbox, int]]:
+    """Every sandbox on its fixed port, served from a daemon thread (``isao serve --sandboxes``)."""
+    sandboxes = [runner.build(provider, host=host) for provider in runner.PROVIDERS]
+    ready = threading.Event()
+    thread = threading.Thread(
+        target=lambda: asyncio.run(runner.serve(sandboxes, host=host, on_ready=ready.set)),
+        name="sandboxes",
+        daemon=True,
+    )
+    thread.start()
+    if not ready.wait(timeout=20):
+        raise RuntimeError("the sandboxes did not start (is a port in use? see `isao sandbox up`)")
+    return sandboxes
 
 
 @app.command("faults")
