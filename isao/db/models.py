@@ -242,3 +242,96 @@ class RateBucket(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     updated: Mapped[float] = mapped_column(Float)
+
+
+class RecipeBinding(Base):
+    """A recipe enabled for a company: its roles bound to the company's connections, its options."""
+
+    __tablename__ = "recipe_bindings"
+    __table_args__ = (UniqueConstraint("company_id", "recipe", name="uq_recipe_bindings_company_recipe"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    recipe: Mapped[str] = mapped_column(String(100))
+    connections: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """role → connection id"""
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdLink(Base):
+    """The ID map: which record a step wrote for a source record, and the hash of what it wrote last.
+
+    Written in the same transaction as the job's completion, so a retried job finds the link and updates
+    (or skips, when the hash is unchanged) instead of creating a duplicate."""
+
+    __tablename__ = "id_links"
+    __table_args__ = (
+        UniqueConstraint(
+            "binding_id", "step", "source_connection", "source_object", "source_id", name="uq_id_links_source"
+        ),
+        Index("ix_id_links_target", "target_connection", "target_object", "target_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(40), index=True)
+    binding_id: Mapped[str] = mapped_column(ForeignKey("recipe_bindings.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(100))
+    source_connection: Mapped[str] = mapped_column(String(40))
+    source_object: Mapped[str] = mapped_column(String(100))
+    source_id: Mapped[str] = mapped_column(String(200))
+    target_connection: Mapped[str] = mapped_column(String(40))
+    target_object: Mapped[str] = mapped_column(String(100))
+    target_id: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the mapped fields last written to the target."""
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncCursor(Base):
+    """Where a flow's incremental poll resumes."""
+
+    __tablename__ = "sync_cursors"
+
+    binding_id: Mapped[str] = mapped_column(
+        ForeignKey("recipe_bindings.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncRun(Base):
+    """A backfill, poll or reconciliation: its progress (resumable from ``cursor``) and its counts."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(40), index=True)
+    binding_id: Mapped[str] = mapped_column(ForeignKey("recipe_bindings.id", ondelete="CASCADE"), index=True)
+    flow: Mapped[str] = mapped_column(String(100))
+    mode: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    cursor: Mapped[str | None] = mapped_column(String(500))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class SyncConflict(Base):
+    """A field both sides changed, and how the recipe's policy resolved it (kept for the operator)."""
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(40), index=True)
+    binding_id: Mapped[str] = mapped_column(ForeignKey("recipe_bindings.id", ondelete="CASCADE"), index=True)
+    link_id: Mapped[str | None] = mapped_column(String(40))
+    field: Mapped[str] = mapped_column(String(200))
+    ours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    theirs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    resolution: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
