@@ -1,0 +1,99 @@
+"""Enabling a recipe for a company: each role bound to one of the company's connections of the right
+provider, options merged over the recipe's defaults, and the flows' poll schedules declared."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from isao.db.models import Connection, RecipeBinding, Schedule
+from isao.ids import new_id
+from isao.queue import scheduler
+from isao.sync.recipe import Recipe
+from isao.timeutil import utcnow
+
+POLL = "sync.poll"
+
+
+def schedule_name(binding_id: str, flow: str) -> str:
+    return f"{POLL}:{binding_id}:{flow}"
+
+
+def enable(
+    session: Session,
+    company_id: str,
+    recipe: Recipe,
+    connections: dict[str, str],
+    options: dict[str, Any] | None = None,
+) -> RecipeBinding:
+    """Create or update the binding; ``ValueError`` says which role is unbound or bound to the wrong thing."""
+    missing = sorted(set(recipe.connections) - set(connections))
+    extra = sorted(set(connections) - set(recipe.connections))
+    if missing or extra:
+        raise ValueError(
+            f"recipe {recipe.name} needs connections for roles {', '.join(recipe.connections)}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(extra)}" if extra else "")
+        )
+    for role, connection_id in connections.items():
+        row = session.get(Connection, connection_id)
+        if row is None or row.company_id != company_id:
+            raise ValueError(f"role {role}: no connection {connection_id} in this company")
+        wanted = recipe.connections[role]
+        if row.provider != wanted:
+            raise ValueError(f"role {role} needs a {wanted} connection; {connection_id} is {row.provider}")
+    unknown = sorted(set(options or {}) - set(recipe.options))
+    if unknown:
+        known = ", ".join(recipe.options) or "none"
+        raise ValueError(f"unknown options {', '.join(unknown)} (known: {known})")
+    binding = get(session, company_id, recipe.name)
+    now = utcnow()
+    if binding is None:
+        binding = RecipeBinding(id=new_id("bind"), company_id=company_id, recipe=recipe.name)
+        session.add(binding)
+    binding.connections = dict(connections)
+    binding.options = dict(options or {})
+    binding.enabled = True
+    binding.updated_at = now
+    session.flush()
+    for flow in recipe.flows:
+        if flow.trigger.poll:
+            scheduler.ensure(
+                session, schedule_name(binding.id, flow.name), flow.trigger.poll, POLL,
+                {"binding_id": binding.id, "flow": flow.name}, now=now,
+            )  # fmt: skip
+    _set_schedules(session, binding.id, enabled=True)
+    return binding
+
+
+def disable(session: Session, binding: RecipeBinding) -> None:
+    """Stop its webhooks being routed and its polls running; its ID map and cursors are kept."""
+    binding.enabled = False
+    binding.updated_at = utcnow()
+    _set_schedules(session, binding.id, enabled=False)
+
+
+def _set_schedules(session: Session, binding_id: str, *, enabled: bool) -> None:
+    for row in session.scalars(select(Schedule).where(Schedule.name.startswith(f"{POLL}:{binding_id}:"))):
+        row.enabled = enabled
+
+
+def get(session: Session, company_id: str, recipe: str) -> RecipeBinding | None:
+    return session.scalars(
+        select(RecipeBinding).where(RecipeBinding.company_id == company_id, RecipeBinding.recipe == recipe)
+    ).one_or_none()
+
+
+def list_(session: Session, company_id: str | None = None) -> Sequence[RecipeBinding]:
+    query = select(RecipeBinding).order_by(RecipeBinding.created_at)
+    if company_id:
+        query = query.where(RecipeBinding.company_id == company_id)
+    return session.scalars(query).all()
+
+
+def options(recipe: Recipe, binding: RecipeBinding) -> dict[str, Any]:
+    """The recipe's defaults with the binding's overrides."""
+    return recipe.options | binding.options
