@@ -9,10 +9,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -29,6 +30,9 @@ from isao.db.migrate import upgrade
 from isao.db.models import Job, JobAttempt, RateBucket, Schedule
 from isao.runtime import Runtime
 from isao.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from tests.sandboxes import RunningSandbox
 
 
 @dataclass
@@ -224,3 +228,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("no_database"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
+    """``sandbox_factory("hubspot", rate_limit=10)`` starts a fresh sandbox; all stop at teardown."""
+    from tests.sandboxes import running
+
+    with contextlib.ExitStack() as stack:
+        yield lambda provider, **knobs: stack.enter_context(running(provider, **knobs))

@@ -51,7 +51,7 @@ class Spec:
         local = self.folder / uri.rsplit("/", 1)[-1]
         if local.exists():
             return DRAFT7.create_resource(_document(local))
-        return DRAFT7.create_resource({})  # a document that was not published with the spec: anything goes
+        return DRAFT7.create_resource(_Anything())  # not published with the spec: any pointer, any value
 
     def _operation(self, method: str, path: str) -> tuple[str, dict[str, Any]]:
         for pattern, template, operations in self._operations:
@@ -82,6 +82,13 @@ class Spec:
         if error is not None:
             where = "/".join(str(part) for part in error.absolute_path) or "(root)"
             raise AssertionError(f"{method} {path} {status}: at {where}: {error.message}")
+
+
+class _Anything(dict[str, Any]):
+    """A document in which every pointer resolves to the empty schema."""
+
+    def __missing__(self, key: str) -> _Anything:
+        return _Anything()
 
 
 def _escape(token: str) -> str:

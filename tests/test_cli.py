@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,6 +16,7 @@ import pytest
 from isao.api.app import create_app
 from isao.config import Settings
 from tests.conftest import serve
+from tests.sandboxes import RunningSandbox
 
 ISAO = str(Path(sys.executable).with_name("isao"))
 
@@ -85,3 +89,78 @@ def test_bad_input_is_explained(env: dict[str, str]) -> None:
     no_company = isao(env, "keys", "create", "--company", "Nope", ok=False)
     assert no_company.returncode == 1 and "No company" in no_company.stdout
     assert isao(env, "keys", "revoke", "key_missing", ok=False).returncode == 1
+
+
+@pytest.mark.no_database
+def test_sandbox_up_serves_prints_credentials_and_takes_faults(env: dict[str, str], tmp_path: Path) -> None:
+    offset = 20000 + os.getpid() % 5000
+    woo = f"http://127.0.0.1:{8701 + offset}"
+    process = subprocess.Popen(
+        [ISAO, "sandbox", "up", "--only", "woocommerce", "--only", "zohocrm", "--port-offset", str(offset),
+         "--data-dir", str(tmp_path / "sandboxes"), "--seed", "3"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        printed = ""
+        while "Connect ISAO" not in printed:
+            line = process.stdout.readline()
+            assert line, f"sandbox up ended early: {printed}"
+            printed += line
+        assert f"woocommerce sandbox at {woo}" in printed and "zohocrm sandbox at" in printed
+        key = re.search(r"consumer_key\s*│?\s*(\S+)", printed)
+        secret = re.search(r"consumer_secret\s*│?\s*(\S+)", printed)
+        assert key and secret, printed
+        orders = httpx.get(f"{woo}/wp-json/wc/v3/orders", auth=(key[1], secret[1]))
+        assert orders.status_code == 200 and orders.headers["x-wp-total"] == "0"
+
+        faults = isao(env, "sandbox", "faults", "woocommerce", "--url", woo, "--error-rate", "1").stdout
+        assert "error_rate = 1.0" in faults and "seed = 3" in faults  # the other knobs are kept
+        assert httpx.get(f"{woo}/wp-json/wc/v3/orders", auth=(key[1], secret[1])).status_code >= 500
+        isao(env, "sandbox", "faults", "woocommerce", "--url", woo, "--clear")
+        assert httpx.get(f"{woo}/wp-json/wc/v3/orders", auth=(key[1], secret[1])).status_code == 200
+        assert (tmp_path / "sandboxes" / "sandbox-woocommerce.sqlite3").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode == 0
+
+    nobody = isao(env, "sandbox", "faults", "hubspot", "--url", "http://127.0.0.1:9", "--seed", "1", ok=False)
+    assert nobody.returncode == 1 and "No sandbox answering" in nobody.stdout
+    bad = isao(env, "sandbox", "up", "--only", "salesforce", ok=False)
+    assert bad.returncode == 2 and "no sandbox for 'salesforce'" in bad.stdout
+
+
+@pytest.mark.no_database
+def test_connections_to_sandboxes_are_added_shown_and_tested(
+    env: dict[str, str], sandbox_factory: Callable[..., RunningSandbox]
+) -> None:
+    isao(env, "companies", "create", "Rehearsal Ltd")
+    assert "consumer_secret" in isao(env, "connections", "settings", "woocommerce").stdout
+
+    for provider in ("woocommerce", "hubspot", "zohocrm"):
+        live = sandbox_factory(provider)
+        urls = [f"base_url={live.url}"] + ([f"accounts_url={live.url}"] if provider == "zohocrm" else [])
+        added = isao(env, "connections", "add", provider, "--company", "Rehearsal Ltd", "--name", provider,
+                     "--sandbox", *(arg for url in urls for arg in ("--set", url))).stdout  # fmt: skip
+        connection_id = re.search(r"conn_\w+", added)
+        assert connection_id, added
+        tested = isao(env, "connections", "test", connection_id[0]).stdout
+        assert tested.startswith("OK"), tested
+        shown = isao(env, "connections", "show", connection_id[0]).stdout
+        secret = (
+            live.sandbox.credentials().get("consumer_secret") or live.sandbox.credentials()["client_secret"]
+        )
+        assert secret not in shown and "******** (encrypted)" in shown and f"base_url = {live.url}" in shown
+
+        live.faults(error_rate=1)
+        failed = isao(env, "connections", "test", connection_id[0], ok=False)
+        assert failed.returncode == 1 and "Transient" in failed.stdout
+
+    unknown = isao(env, "connections", "add", "hubspot", "--company", "Rehearsal Ltd", "--name", "x",
+                   "--set", "colour=blue", ok=False)  # fmt: skip
+    assert unknown.returncode == 2 and "unknown settings for hubspot: colour" in unknown.stdout
+    missing = isao(
+        env, "connections", "add", "zohocrm", "--company", "Rehearsal Ltd", "--name", "y", ok=False
+    )
+    assert missing.returncode == 2 and "missing settings for zohocrm: client_id" in missing.stdout

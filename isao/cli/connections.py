@@ -30,9 +30,12 @@ def _pairs(values: list[str]) -> dict[str, str]:
 
 
 def _sandbox_values(provider: str) -> dict[str, str]:
+    """The local sandbox's fixed credentials, as far as a connection takes them (not e.g. HubSpot's
+    ``portal_id``, which is only informative)."""
     from isao.sandbox.runner import sandbox_class
 
-    return sandbox_class(provider)().credentials()
+    names = {setting.name for setting in catalog.settings(provider)}
+    return {k: v for k, v in sandbox_class(provider)().credentials().items() if k in names}
 
 
 @app.command("add")

@@ -44,6 +44,9 @@ def up(
         list[str] | None, typer.Option("--only", help=f"Start just these ({', '.join(runner.PROVIDERS)})")
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port_offset: Annotated[
+        int, typer.Option(help="Add this to every fixed port (run a second set beside the first)")
+    ] = 0,
     data_dir: Annotated[
         Path | None, typer.Option(help="Keep the sandboxes' records in SQLite files here (default: memory)")
     ] = None,
@@ -74,7 +77,11 @@ def up(
         faults = Faults(**knobs)
         if data_dir:
             data_dir.mkdir(parents=True, exist_ok=True)
-        sandboxes = [runner.build(p, host=host, data_dir=data_dir, faults=faults) for p in providers]
+        sandboxes = [
+            runner.build(p, host=host, port=runner.sandbox_class(p).default_port + port_offset,
+                         data_dir=data_dir, faults=faults)
+            for p in providers
+        ]  # fmt: skip
     except (KeyError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from isao.connectors import hubspot, shopify, stripe, woocommerce
+from isao.connectors import hubspot, shopify, stripe, woocommerce, zohocrm
 
 
 class WebhookSpec(Protocol):
@@ -49,6 +49,7 @@ VERIFIERS: dict[str, WebhookSpec] = {
     "hubspot": hubspot,
     "shopify": shopify,
     "stripe": stripe,
+    "zohocrm": zohocrm,
 }
 
 

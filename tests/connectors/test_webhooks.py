@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from isao.connectors import hubspot, shopify, stripe, webhooks, woocommerce
+from isao.connectors import hubspot, shopify, stripe, webhooks, woocommerce, zohocrm
 from isao.errors import SignatureInvalid
 
 URL = "https://isao.example/hooks/conn_9"
@@ -27,13 +27,14 @@ def test_registry_maps_each_provider_to_its_module() -> None:
         "hubspot": hubspot,
         "shopify": shopify,
         "stripe": stripe,
+        "zohocrm": zohocrm,
     }
     assert webhooks.get("stripe") is stripe
 
 
 def test_unknown_provider_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match=r"zohocrm.*known: hubspot, shopify, stripe, woocommerce"):
-        webhooks.get("zohocrm")
+    with pytest.raises(KeyError, match=r"salesforce.*known: hubspot, shopify, stripe, woocommerce, zohocrm"):
+        webhooks.get("salesforce")
 
 
 @pytest.mark.parametrize("provider", sorted(SIGNED))

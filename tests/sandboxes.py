@@ -1,14 +1,14 @@
-"""Sandboxes served over real HTTP on 127.0.0.1 for the tests of the sandboxes and of the connectors."""
+"""Sandboxes served over real HTTP on 127.0.0.1 for the tests of the sandboxes, connectors and recipes
+(the ``sandbox_factory`` fixture in ``tests/conftest.py`` starts them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from isao.sandbox.base import Sandbox
 from isao.sandbox.faults import Faults
@@ -40,18 +40,3 @@ def running(provider: str, **knobs: Any) -> Iterator[RunningSandbox]:
     with serve(sandbox.app()) as live:
         sandbox.base_url = live.url
         yield RunningSandbox(sandbox, live.url)
-
-
-@pytest.fixture
-def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
-    """``sandbox_factory("hubspot", rate_limit=10)`` starts a fresh sandbox; all stop at teardown."""
-    stack: list[Any] = []
-
-    def start(provider: str, **knobs: Any) -> RunningSandbox:
-        manager = running(provider, **knobs)
-        stack.append(manager)
-        return manager.__enter__()
-
-    yield start
-    for manager in reversed(stack):
-        manager.__exit__(None, None, None)
