@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     plugins: list[str] = Field(
         default_factory=list, description="Modules imported at start to register handlers."
     )
+    recipes_dir: Path | None = Field(
+        default=None, description="Your own recipes (YAML); a file here overrides a shipped one of its name."
+    )
 
     # outgoing webhooks
     webhook_retry_schedule: list[float] = Field(

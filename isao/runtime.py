@@ -19,6 +19,9 @@ from isao.queue import jobs, scheduler
 from isao.queue.registry import Registry
 from isao.queue.retry import RetryPolicy
 from isao.queue.worker import JobContext, Worker, WorkerPool
+from isao.sync.bindings import POLL
+from isao.sync.engine import RECORD, Engine
+from isao.sync.triggers import Triggers
 from isao.timeutil import utcnow
 
 PRUNE = "queue.prune"
@@ -40,6 +43,11 @@ class Runtime:
         self.registry.register(ROUTE, self.inbox.route)
         self.registry.register(PRUNE, prune)
         self.registry.on_auth_expired("conn_", self.refresh_connection)
+        self.engine = Engine(self.db, self.settings.recipes_dir)
+        triggers = Triggers(self.engine)
+        self.registry.register(RECORD, self.engine.handle)
+        self.registry.register(POLL, triggers.poll)
+        self.inbox.routers.append(triggers.route)
         for module in self.settings.plugins:
             plugin = importlib.import_module(module)
             plugin.register(self)
@@ -73,6 +81,7 @@ class Runtime:
     def close(self) -> None:
         if self.deliverer is not None:
             self.deliverer.close()
+        self.engine.close()
 
 
 def prune(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Table, bindparam, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -121,6 +122,16 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert rows made by ``values`` (one executemany), in ``session``'s transaction."""
     if rows:
         session.execute(_INSERT, rows)
+        session.info["isao_enqueued"] = True
+
+
+def enqueue_unique(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Like ``enqueue_many``, silently skipping rows whose ``dedupe_key`` a job already holds: a handler
+    that fans out (a webhook to its sync jobs, a poll to its records) can run twice without doubling work."""
+    if rows:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(_JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        session.execute(statement, rows)
         session.info["isao_enqueued"] = True
 
 

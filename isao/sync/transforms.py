@@ -123,6 +123,13 @@ def items_summary(items: Iterable[dict[str, Any]] | None, sep: str = "\n") -> st
     return sep.join(lines)
 
 
+def items_list(items: Iterable[dict[str, Any]] | None) -> str:
+    """``Product A (x1), Product B (x2)``: the one-line form of seed 002's deal description."""
+    return ", ".join(
+        f"{item.get('name') or item.get('product_id')} (x{item.get('quantity', 1)})" for item in items or []
+    )
+
+
 def pluck(items: Iterable[dict[str, Any]] | None, key: str) -> list[Any]:
     """``pluck(line_items, "sku")`` → the SKUs."""
     return [item.get(key) for item in items or [] if isinstance(item, dict)]
@@ -170,6 +177,7 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "days_after": days_after,
     "today": today,
     "items_summary": items_summary,
+    "items_list": items_list,
     "pluck": pluck,
     "sum": total,
     "count": count,

@@ -69,6 +69,7 @@ def test_named_transforms() -> None:
     assert evaluate("{iso(date_created_gmt)}") == "2026-11-20T09:15:00.000Z"
     assert evaluate("{epoch_ms('2026-11-20T00:00:00Z')}") == 1795132800000
     assert evaluate("{items_summary(line_items)}") == "2 x Blue Shirt (SKU BS-1) = 40.00\n1 x Hat = 58.25"
+    assert evaluate("{items_list(line_items)}") == "Blue Shirt (x2), Hat (x1)"
     assert evaluate("{sum(pluck(line_items, 'total'))}") == Decimal("98.25")
     assert evaluate("{count(line_items)}") == 2
 

@@ -1,0 +1,108 @@
+"""What starts a flow: a provider's webhook (routed from ``inbound.route``) or its incremental poll
+(``sync.poll``, on the flow's schedule). Both fan out into one ``sync.record`` job per changed record,
+enqueued with a dedupe key so a re-run of the fan-out adds nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from isao.db.models import InboundEvent, RecipeBinding, SyncCursor
+from isao.queue import jobs
+from isao.queue.worker import JobContext
+from isao.sync.engine import RECORD, Engine
+from isao.sync.recipe import Flow, Recipe
+from isao.timeutil import utcnow
+
+POLL_PAGES = 20
+"""Pages one poll job reads before handing over to the next one (it enqueues its successor at once)."""
+
+
+def _sources(engine: Engine, ctx: JobContext, connection_id: str) -> list[tuple[RecipeBinding, Recipe, Flow]]:
+    """The enabled flows whose source is this connection."""
+    with ctx.db.read() as session:
+        found = list(session.scalars(select(RecipeBinding).where(RecipeBinding.enabled)))
+        for binding in found:
+            session.expunge(binding)
+    flows = []
+    for binding in found:
+        if connection_id not in binding.connections.values():
+            continue
+        recipe = engine.recipe(binding.recipe)
+        for flow in recipe.flows:
+            if binding.connections.get(flow.source.connection) == connection_id:
+                flows.append((binding, recipe, flow))
+    return flows
+
+
+def _job(binding: RecipeBinding, flow: Flow, record_id: str, data: Any, key: str) -> dict[str, Any]:
+    payload = {"binding_id": binding.id, "flow": flow.name, "id": record_id, "data": data}
+    return jobs.values(RECORD, payload, company_id=binding.company_id, dedupe_key=key)
+
+
+class Triggers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def route(self, ctx: JobContext, event: InboundEvent) -> int:
+        """An inbound webhook → ``sync.record`` jobs for the flows it triggers."""
+        rows = []
+        for binding, _recipe, flow in _sources(self.engine, ctx, event.connection_id):
+            if event.topic not in flow.trigger.webhook:
+                continue
+            client = self.engine.client(event.connection_id)
+            for change in client.parse_webhook(event.headers, event.body):
+                if change.object != flow.source.object or change.action == "deleted":
+                    continue
+                key = f"sync:{event.id}:{binding.id}:{flow.name}:{change.id}"
+                rows.append(_job(binding, flow, change.id, change.data, key))
+        if rows:
+            with ctx.db.write() as session:
+                jobs.enqueue_unique(session, rows)
+        return len(rows)
+
+    def poll(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """``sync.poll``: records changed since the flow's cursor → ``sync.record`` jobs; the cursor moves
+        to the newest change seen, in the same transaction as the jobs."""
+        with ctx.db.read() as session:
+            binding = session.get(RecipeBinding, payload["binding_id"])
+            if binding is None or not binding.enabled:
+                return {"skipped": "recipe disabled or removed"}
+            session.expunge(binding)
+            cursor_row = session.get(SyncCursor, (binding.id, payload["flow"]))
+            since = cursor_row.cursor if cursor_row else None
+        recipe = self.engine.recipe(binding.recipe)
+        flow = next(f for f in recipe.flows if f.name == payload["flow"])
+        client = self.engine.client(binding.connections[flow.source.connection])
+        page_cursor = payload.get("page")
+        enqueued = 0
+        newest = since
+        for _ in range(POLL_PAGES):
+            page = client.list_changed(flow.source.object, since=since, cursor=page_cursor)
+            rows = []
+            for record in page.records:
+                modified = client.modified_at(record)
+                newest = max(newest or modified, modified)
+                key = f"sync:{binding.id}:{flow.name}:{client.record_id(record)}:{modified}"
+                rows.append(_job(binding, flow, client.record_id(record), record, key))
+            with ctx.db.write() as session:
+                jobs.enqueue_unique(session, rows)
+                if page.cursor is None:
+                    _store_cursor(session, binding.id, flow.name, newest)
+            enqueued += len(rows)
+            ctx.heartbeat()
+            if page.cursor is None:
+                return {"enqueued": enqueued, "cursor": newest}
+            page_cursor = page.cursor
+        with ctx.transaction() as session:  # more to read: the next poll job takes over from here
+            jobs.enqueue(session, "sync.poll", payload | {"page": page_cursor}, company_id=binding.company_id)
+        return {"enqueued": enqueued, "continued_at": page_cursor}
+
+
+def _store_cursor(session: Any, binding_id: str, flow: str, cursor: str | None) -> None:
+    row = session.get(SyncCursor, (binding_id, flow))
+    if row is None:
+        session.add(SyncCursor(binding_id=binding_id, flow=flow, cursor=cursor, updated_at=utcnow()))
+    else:
+        row.cursor, row.updated_at = cursor, utcnow()

@@ -1,0 +1,103 @@
+"""Seed 002 end to end: a WooCommerce order's webhook reaches ISAO, and the queue's workers turn it into
+a Zoho CRM contact and deal, all over real HTTP between ISAO and the sandboxes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from isao import connections
+from isao.api.app import create_app
+from isao.config import Settings
+from isao.connectors.base import MemoryCredentials
+from isao.connectors.woocommerce import Client as WooClient
+from isao.crm import companies
+from isao.db import Database
+from isao.db.models import Job, SyncCursor
+from isao.queue import jobs
+from isao.runtime import Runtime
+from isao.sync import bindings, catalog
+from tests.conftest import empty_queue, serve
+from tests.sandboxes import RunningSandbox
+from tests.sync.test_engine import _connect, _order
+
+
+def _drain(runtime: Runtime, seconds: float = 20) -> None:
+    """Run jobs until none is due (webhook deliveries arrive in the background, so look a few times)."""
+    worker = runtime.worker()
+    deadline, idle = time.monotonic() + seconds, 0
+    while idle < 5:
+        assert time.monotonic() < deadline, "the queue did not drain"
+        if worker.run_once():
+            idle = 0
+        else:
+            idle += 1
+            time.sleep(0.1)
+
+
+def test_an_order_webhook_becomes_a_zoho_contact_and_deal(
+    queue_settings: Settings, qdb: Database, runtime: Runtime, sandbox_factory: Callable[..., RunningSandbox]
+) -> None:
+    empty_queue(qdb)
+    woo, zoho = sandbox_factory("woocommerce"), sandbox_factory("zohocrm")
+    with qdb.write() as session:
+        company_id = companies.create(session, f"Webhooked {time.monotonic_ns()}").id
+    shop, crm = _connect(qdb, company_id, woo), _connect(qdb, company_id, zoho)
+    with qdb.write() as session:
+        row = connections.get(session, shop)
+        assert row is not None
+        connections.set_secrets(row, {"webhook_secret": "wh-secret"})
+        recipe = catalog.get("woocommerce-to-zohocrm")
+        bindings.enable(session, company_id, recipe, {"shop": shop, "crm": crm})
+
+    with serve(create_app(queue_settings, db=qdb, workers=0)) as isao:
+        credentials = woo.sandbox.credentials()
+        woo_client = WooClient.from_settings({"base_url": woo.url}, MemoryCredentials(credentials))
+        for topic in ("order.created", "order.updated"):
+            woo_client.create_webhook(topic, f"{isao.url}/hooks/{shop}", "wh-secret")
+        first = _order(woo, "ada@example.com")
+        second = _order(woo, "ada@example.com")
+        _drain(runtime)
+
+    contacts, deals = zoho.sandbox.store.all("Contacts"), zoho.sandbox.store.all("Deals")
+    assert [c["Email"] for c in contacts] == ["ada@example.com"]
+    assert sorted(d["Deal_Name"] for d in deals) == sorted(
+        f"WooCommerce Order #{o['id']} (Ada Lovelace)" for o in (first, second)
+    )
+    with qdb.read() as session:
+        statuses = session.scalars(select(Job.status).where(Job.kind == "sync.record")).all()
+    assert statuses and set(statuses) == {jobs.DONE}
+
+
+def test_the_poll_picks_up_what_no_webhook_announced(
+    qdb: Database, runtime: Runtime, sandbox_factory: Callable[..., RunningSandbox]
+) -> None:
+    empty_queue(qdb)
+    woo, zoho = sandbox_factory("woocommerce"), sandbox_factory("zohocrm")
+    with qdb.write() as session:
+        company_id = companies.create(session, f"Polled {time.monotonic_ns()}").id
+    shop, crm = _connect(qdb, company_id, woo), _connect(qdb, company_id, zoho)
+    with qdb.write() as session:
+        recipe = catalog.get("woocommerce-to-zohocrm")
+        binding_id = bindings.enable(session, company_id, recipe, {"shop": shop, "crm": crm}).id
+    orders = [_order(woo, f"buyer{n}@example.com") for n in range(3)]
+
+    def poll() -> None:
+        with qdb.write() as session:
+            jobs.enqueue(session, bindings.POLL, {"binding_id": binding_id, "flow": "orders"})
+        _drain(runtime)
+
+    poll()
+    assert len(zoho.sandbox.store.all("Deals")) == 3
+    with qdb.read() as session:
+        cursor = session.get(SyncCursor, (binding_id, "orders"))
+        assert cursor is not None and cursor.cursor
+        synced = session.scalars(select(Job).where(Job.kind == "sync.record")).all()
+    assert sorted(job.payload["id"] for job in synced) == sorted(str(o["id"]) for o in orders)
+
+    poll()  # nothing changed since: no new work
+    with qdb.read() as session:
+        assert len(session.scalars(select(Job).where(Job.kind == "sync.record")).all()) == 3
+    assert len(zoho.sandbox.store.all("Deals")) == 3
