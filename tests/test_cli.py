@@ -164,3 +164,53 @@ def test_connections_to_sandboxes_are_added_shown_and_tested(
         env, "connections", "add", "zohocrm", "--company", "Rehearsal Ltd", "--name", "y", ok=False
     )
     assert missing.returncode == 2 and "missing settings for zohocrm: client_id" in missing.stdout
+
+
+@pytest.mark.no_database
+def test_recipes_enabled_dry_run_and_backfilled_from_the_command_line(
+    env: dict[str, str], sandbox_factory: Callable[..., RunningSandbox]
+) -> None:
+    woo, zoho = sandbox_factory("woocommerce"), sandbox_factory("zohocrm")
+    isao(env, "companies", "create", "Backfilled Ltd")
+    ids = {}
+    for role, live in (("shop", woo), ("crm", zoho)):
+        urls = [f"base_url={live.url}"] + ([f"accounts_url={live.url}"] if role == "crm" else [])
+        company = ("--company", "Backfilled Ltd", "--name", role, "--sandbox")
+        added = isao(env, "connections", "add", live.sandbox.name, *company,
+                     *(arg for url in urls for arg in ("--set", url))).stdout  # fmt: skip
+        found = re.search(r"conn_\w+", added)
+        assert found
+        ids[role] = found[0]
+    listed = isao(env, "recipes", "list").stdout
+    assert "woocommerce-to-zohocrm" in listed and "shop: woocommerce" in listed
+    assert "Deal_Name" in isao(env, "recipes", "show", "woocommerce-to-zohocrm").stdout
+
+    enable = ("recipes", "enable", "woocommerce-to-zohocrm", "--company", "Backfilled Ltd")
+    wrong = isao(env, *enable, "--connection", f"shop={ids['crm']}", "--connection", f"crm={ids['crm']}",
+                 ok=False)  # fmt: skip
+    assert wrong.returncode == 2 and "role shop needs a woocommerce connection" in wrong.stdout
+    enabled = isao(
+        env, *enable, "--connection", f"shop={ids['shop']}", "--connection", f"crm={ids['crm']}"
+    ).stdout
+    assert "flow orders: orders on order.created, order.updated, poll */15 * * * *" in enabled
+
+    credentials = woo.sandbox.credentials()
+    auth = (credentials["consumer_key"], credentials["consumer_secret"])
+    for n in range(12):
+        order = {"status": "completed", "billing": {"first_name": "Buyer", "last_name": f"N{n}",
+                                                     "email": f"buyer{n % 4}@example.com"},
+                 "line_items": [{"product_id": 10, "quantity": 1}]}  # fmt: skip
+        assert httpx.post(f"{woo.url}/wp-json/wc/v3/orders", json=order, auth=auth).status_code == 201
+
+    run = ("sync", "run", "woocommerce-to-zohocrm", "--company", "Backfilled Ltd")
+    dry = isao(env, *run, "--dry-run", "--limit", "3").stdout
+    assert dry.count("would create") == 6 and "3 source records looked at; nothing was written" in dry
+    assert zoho.sandbox.store.all("Deals") == []
+
+    done = isao(
+        env, "sync", "run", "woocommerce-to-zohocrm", "--company", "Backfilled Ltd", "--backfill"
+    ).stdout
+    assert re.search(r"Run run_\w+: 12 synced, 0 dead\.", done), done
+    assert len(zoho.sandbox.store.all("Deals")) == 12 and len(zoho.sandbox.store.all("Contacts")) == 4
+    isao(env, "recipes", "disable", "woocommerce-to-zohocrm", "--company", "Backfilled Ltd")
+    assert "(disabled)" in isao(env, "recipes", "list").stdout

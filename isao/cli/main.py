@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from isao.cli import admin, connections, queue, sandbox
+from isao.cli import admin, connections, queue, sandbox, sync
 from isao.cli.common import console
 from isao.config import get_settings
 from isao.crm import companies, keys
@@ -22,6 +22,8 @@ app.add_typer(connections.app, name="connections")
 app.add_typer(queue.dlq_app, name="dlq")
 app.add_typer(queue.schedules_app, name="schedules")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(sync.recipes_app, name="recipes")
+app.add_typer(sync.sync_app, name="sync")
 app.add_typer(db_app, name="db")
 app.command("worker")(queue.worker)
 
