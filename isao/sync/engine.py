@@ -44,14 +44,18 @@ class Engine:
     db: Database
     recipes_dir: Path | None = None
     _clients: dict[str, RecordApi] = field(default_factory=dict)
-    _recipes: dict[str, Recipe] = field(default_factory=dict)
+    _recipes: dict[str, tuple[Any, Recipe]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def recipe(self, name: str) -> Recipe:
+        """Loaded once per change of its file: fixing a mapping and replaying the dead letters is enough."""
+        path = catalog.files(self.recipes_dir).get(name)
+        stamp = (str(path), path.stat().st_mtime_ns) if path else None
         with self._lock:
-            if name not in self._recipes:
-                self._recipes[name] = catalog.get(name, self.recipes_dir)
-            return self._recipes[name]
+            cached = self._recipes.get(name)
+            if cached is None or cached[0] != stamp:
+                self._recipes[name] = (stamp, catalog.get(name, self.recipes_dir))
+            return self._recipes[name][1]
 
     def client(self, connection_id: str) -> RecordApi:
         """One client per connection per process: its HTTP pool and cached token are shared by workers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -15,8 +16,8 @@ from isao.connectors.base import MemoryCredentials
 from isao.connectors.woocommerce import Client as WooClient
 from isao.crm import companies
 from isao.db import Database
-from isao.db.models import Job, SyncCursor
-from isao.queue import jobs
+from isao.db.models import Job, JobAttempt, SyncCursor
+from isao.queue import deadletters, jobs
 from isao.runtime import Runtime
 from isao.sync import bindings, catalog
 from tests.conftest import empty_queue, serve
@@ -101,3 +102,44 @@ def test_the_poll_picks_up_what_no_webhook_announced(
     with qdb.read() as session:
         assert len(session.scalars(select(Job).where(Job.kind == "sync.record")).all()) == 3
     assert len(zoho.sandbox.store.all("Deals")) == 3
+
+
+def test_a_rejected_deal_is_dead_lettered_with_what_was_sent_and_replays_once_fixed(
+    qdb: Database, runtime: Runtime, sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    empty_queue(qdb)
+    shipped = catalog.files()["woocommerce-to-zohocrm"].read_text()
+    broken = shipped.replace('Amount: "{money(total)}"', 'Amount: "{billing.email}"')
+    assert broken != shipped
+    mine = tmp_path / "woocommerce-to-zohocrm.yaml"
+    mine.write_text(broken)
+    runtime.engine.recipes_dir = tmp_path
+    woo, zoho = sandbox_factory("woocommerce"), sandbox_factory("zohocrm")
+    with qdb.write() as session:
+        company_id = companies.create(session, f"Rejected {time.monotonic_ns()}").id
+    shop, crm = _connect(qdb, company_id, woo), _connect(qdb, company_id, zoho)
+    with qdb.write() as session:
+        recipe = catalog.get("woocommerce-to-zohocrm", tmp_path)
+        binding_id = bindings.enable(session, company_id, recipe, {"shop": shop, "crm": crm}).id
+    order = _order(woo, "grace@example.com")
+    with qdb.write() as session:
+        jobs.enqueue(
+            session, "sync.record", {"binding_id": binding_id, "flow": "orders", "id": str(order["id"])}
+        )
+    _drain(runtime)
+
+    with qdb.read() as session:
+        dead = session.scalars(select(Job).where(Job.kind == "sync.record")).one()
+        attempt = session.scalars(select(JobAttempt).where(JobAttempt.job_id == dead.id)).one()
+    assert (dead.status, dead.error_class, dead.attempts) == (jobs.DEAD, "Invalid", 1)
+    assert attempt.request and attempt.request["body"]["data"][0]["Amount"] == "grace@example.com"
+    assert attempt.response and attempt.response["status"] == 400
+    assert attempt.response["body"]["data"][0]["code"] == "INVALID_DATA"
+    assert zoho.sandbox.store.all("Deals") == [] and len(zoho.sandbox.store.all("Contacts")) == 1
+
+    mine.write_text(shipped)  # the mapping fixed, then the dead letter replayed
+    with qdb.write() as session:
+        assert deadletters.replay(session, deadletters.Filter(ids=[dead.id])) == 1
+    _drain(runtime)
+    [deal] = zoho.sandbox.store.all("Deals")
+    assert float(deal["Amount"]) == float(order["total"]) and len(zoho.sandbox.store.all("Contacts")) == 1
