@@ -24,6 +24,7 @@ app.add_typer(queue.schedules_app, name="schedules")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(sync.recipes_app, name="recipes")
 app.add_typer(sync.sync_app, name="sync")
+app.command("reconcile")(sync.reconcile_command)
 app.add_typer(db_app, name="db")
 app.command("worker")(queue.worker)
 

@@ -22,6 +22,7 @@ from isao.runtime import Runtime
 from isao.sync import backfill, bindings, catalog
 from isao.sync.engine import RECORD
 from isao.sync.recipe import Flow, Recipe, RecipeError
+from isao.sync.reconcile import reconcile
 from isao.timeutil import utcnow
 
 recipes_app = typer.Typer(help="Recipes: the integrations ISAO can run.", no_args_is_help=True)
@@ -274,3 +275,41 @@ def _busy(runtime: Runtime) -> bool:
             )
         )  # fmt: skip
     return bool(waiting)
+
+
+def reconcile_command(
+    name: Annotated[str, typer.Argument(help="Recipe name")],
+    company: CompanyOption,
+    repair: Annotated[
+        bool, typer.Option(help="Write the missing and different records, drop orphaned links")
+    ] = False,
+    flow_name: Annotated[str | None, typer.Option("--flow", help="Only this flow (default: all)")] = None,
+) -> None:
+    """Compare both sides of a recipe and report the drift: missing, different, orphaned."""
+    recipe = _recipe(name)
+    runtime = Runtime(get_settings(), open_db())
+    binding = _binding(runtime.db, company, recipe)
+    table = Table("flow", "step", "drift", "source", "target", "fields (wanted ≠ found)", "repaired")
+    found = 0
+    try:
+        for flow in recipe.flows:
+            if flow_name not in (None, flow.name):
+                continue
+            with console.status(f"Comparing {flow.name}…"):
+                for drift in reconcile(runtime.engine, binding, recipe, flow, repair=repair):
+                    found += 1
+                    fields = "; ".join(
+                        f"{k}: {want!r} ≠ {have!r}" for k, (want, have) in drift.fields.items()
+                    )
+                    table.add_row(drift.flow, drift.step, drift.kind, drift.source_id, drift.target_id or "",
+                                  fields, "yes" if drift.repaired else "")  # fmt: skip
+    except IsaoError as exc:
+        console.print(f"[red]{type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    if not found:
+        console.print(f"[green]No drift:[/green] both sides of {name} agree.")
+        return
+    console.print(table)
+    console.print(f"{found} differences" + (", repaired." if repair else "; `--repair` fixes them."))

@@ -21,6 +21,7 @@ from isao import connections
 from isao.connectors.base import RecordApi
 from isao.db import Database
 from isao.db.models import RecipeBinding
+from isao.errors import Conflict
 from isao.queue.worker import JobContext
 from isao.sync import bindings, catalog, idmap
 from isao.sync.mapping import evaluate, to_wire
@@ -37,6 +38,23 @@ class StepResult:
     """created, updated, unchanged, exists, skipped (``when`` false or nothing to update)"""
     target_id: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Planned:
+    step: Step
+    source: idmap.Source
+    connection: str
+    client: RecordApi
+    fields: dict[str, Any]
+    digest: str
+    target_id: str | None
+    last_hash: str | None
+
+    @property
+    def unchanged(self) -> bool:
+        """What the step would write now is what it wrote last: nothing to do."""
+        return self.target_id is not None and self.last_hash == self.digest
 
 
 @dataclass
@@ -113,49 +131,70 @@ class Engine:
                 pass
         return results
 
-    def _step(
-        self, ctx: JobContext | None, binding: RecipeBinding, step: Step, source: idmap.Source,
-        record: dict[str, Any], context: dict[str, Any], dry_run: bool,
-    ) -> StepResult:  # fmt: skip
-        if step.when is not None and not step.when(record, context):
-            return StepResult(step.name, "skipped")
-        target_connection = binding.connections[step.target.connection]
-        client = self.client(target_connection)
+    def plan(
+        self, binding: RecipeBinding, step: Step, source: idmap.Source, record: dict[str, Any],
+        context: dict[str, Any],
+    ) -> Planned:  # fmt: skip
+        """The step's mapped fields and its target as far as ISAO knows it: ID map, then search by key."""
+        connection = binding.connections[step.target.connection]
+        client = self.client(connection)
         fields = to_wire(evaluate(step.fields, record, context))
-        digest = idmap.content_hash(fields)
         with self.db.read() as session:
             link = idmap.find(session, source)
             target_id, last_hash = (link.target_id, link.content_hash) if link else (None, None)
         if target_id is None and step.match.key and fields.get(step.match.key) not in (None, ""):
             found = client.search(step.target.object, step.match.key, str(fields[step.match.key]))
             target_id = client.record_id(found[0]) if found else None
-        if target_id is not None and (last_hash == digest or step.action == "create"):
-            action = "unchanged" if last_hash == digest else "exists"
+        return Planned(
+            step, source, connection, client, fields, idmap.content_hash(fields), target_id, last_hash
+        )
+
+    def _step(
+        self, ctx: JobContext | None, binding: RecipeBinding, step: Step, source: idmap.Source,
+        record: dict[str, Any], context: dict[str, Any], dry_run: bool,
+    ) -> StepResult:  # fmt: skip
+        if step.when is not None and not step.when(record, context):
+            return StepResult(step.name, "skipped")
+        planned = self.plan(binding, step, source, record, context)
+        target_id = planned.target_id
+        if target_id is not None and (planned.unchanged or step.action == "create"):
+            action = "unchanged" if planned.unchanged else "exists"
         elif dry_run:
             creates = "skipped" if step.action == "update" else "would create"
             action = "would update" if target_id else creates
-        elif target_id is not None:
-            kept = step.update_fields
-            written = {k: v for k, v in fields.items() if kept is None or k in kept}
-            client.update(step.target.object, target_id, written)
-            action = "updated"
-        elif step.action == "update":
-            return StepResult(step.name, "skipped", None, fields)
+        elif target_id is None and step.action == "update":
+            return StepResult(step.name, "skipped", None, planned.fields)
         else:
-            target_id = client.record_id(client.create(step.target.object, fields))
-            action = "created"
-        if not dry_run and target_id is not None and last_hash != digest:
-            self._link(ctx, binding, source, target_connection, step.target.object, target_id, digest)
+            target_id, action = self.write(ctx, binding, planned)
+        if not dry_run and target_id is not None and not planned.unchanged:
+            self.link(ctx, binding, planned, target_id)
         log.info("sync.step", step=step.name, source=source.id, target=target_id, action=action)
-        return StepResult(step.name, action, target_id, fields)
+        return StepResult(step.name, action, target_id, planned.fields)
 
-    def _link(
-        self, ctx: JobContext | None, binding: RecipeBinding, source: idmap.Source, connection: str,
-        object_: str, target_id: str, digest: str,
-    ) -> None:  # fmt: skip
+    def write(self, ctx: JobContext | None, binding: RecipeBinding, planned: Planned) -> tuple[str, str]:
+        """Update the planned target, or create one; returns (target id, "updated" or "created")."""
+        step, client = planned.step, planned.client
+        if planned.target_id is not None:
+            kept = step.update_fields
+            written = {k: v for k, v in planned.fields.items() if kept is None or k in kept}
+            client.update(step.target.object, planned.target_id, written)
+            return planned.target_id, "updated"
+        try:
+            return client.record_id(client.create(step.target.object, planned.fields)), "created"
+        except Conflict as exc:
+            if not exc.existing_id:
+                raise
+            # Another worker created it between our search and our create (two orders of one customer at
+            # once): the provider names the record, so this becomes an update of it.
+            planned.target_id = exc.existing_id
+        return self.write(ctx, binding, planned)
+
+    def link(self, ctx: JobContext | None, binding: RecipeBinding, planned: Planned, target_id: str) -> None:
+        """The ID-map row, committed with the job's completion when this is the flow's last step."""
+        args = (binding.company_id, planned.source, planned.connection, planned.step.target.object, target_id)
         if ctx is not None:
             with ctx.transaction() as session:
-                idmap.save(session, binding.company_id, source, connection, object_, target_id, digest)
+                idmap.save(session, *args, planned.digest)
             return
         with self.db.write() as session:
-            idmap.save(session, binding.company_id, source, connection, object_, target_id, digest)
+            idmap.save(session, *args, planned.digest)

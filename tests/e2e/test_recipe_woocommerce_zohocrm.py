@@ -20,6 +20,8 @@ from isao.db.models import Job, JobAttempt, SyncCursor
 from isao.queue import deadletters, jobs
 from isao.runtime import Runtime
 from isao.sync import bindings, catalog
+from isao.sync.engine import Engine
+from isao.sync.reconcile import reconcile
 from tests.conftest import empty_queue, serve
 from tests.sandboxes import RunningSandbox
 from tests.sync.test_engine import _connect, _order
@@ -143,3 +145,45 @@ def test_a_rejected_deal_is_dead_lettered_with_what_was_sent_and_replays_once_fi
     _drain(runtime)
     [deal] = zoho.sandbox.store.all("Deals")
     assert float(deal["Amount"]) == float(order["total"]) and len(zoho.sandbox.store.all("Contacts")) == 1
+
+
+def test_reconciliation_reports_drift_and_repairs_it(
+    qdb: Database, sandbox_factory: Callable[..., RunningSandbox]
+) -> None:
+    woo, zoho = sandbox_factory("woocommerce"), sandbox_factory("zohocrm")
+    with qdb.write() as session:
+        company_id = companies.create(session, f"Drifting {time.monotonic_ns()}").id
+    shop, crm = _connect(qdb, company_id, woo), _connect(qdb, company_id, zoho)
+    recipe = catalog.get("woocommerce-to-zohocrm")
+    with qdb.write() as session:
+        binding = bindings.enable(session, company_id, recipe, {"shop": shop, "crm": crm})
+        session.expunge(binding)
+    engine = Engine(qdb)
+    flow = recipe.flows[0]
+    orders = [_order(woo, f"drift{n}@example.com") for n in range(3)]
+    for order in orders:
+        engine.run(None, binding, recipe, flow, order)
+    assert list(reconcile(engine, binding, recipe, flow)) == []
+
+    deals = {d["Deal_Name"].split("#")[1].split(" ")[0]: d for d in zoho.sandbox.store.all("Deals")}
+    changed, removed = deals[str(orders[0]["id"])], deals[str(orders[1]["id"])]
+    zoho_api = engine.client(crm)
+    zoho_api.update("Deals", changed["id"], {"Amount": 1})  # behind ISAO's back
+    zoho_api.delete("Deals", removed["id"])
+    woo_api = engine.client(shop)
+    woo_api.delete("orders", str(orders[2]["id"]), permanent=True)  # type: ignore[call-arg]
+
+    report = {(d.kind, d.step, d.source_id) for d in reconcile(engine, binding, recipe, flow)}
+    assert report == {
+        ("different", "deal", str(orders[0]["id"])),
+        ("missing", "deal", str(orders[1]["id"])),
+        *{("orphaned", step, str(orders[2]["id"])) for step in ("contact", "deal")},
+    }
+    different = next(d for d in reconcile(engine, binding, recipe, flow) if d.kind == "different")
+    assert different.fields == {"Amount": (float(orders[0]["total"]), 1)}
+
+    repaired = list(reconcile(engine, binding, recipe, flow, repair=True))
+    assert len(repaired) == 4 and all(d.repaired for d in repaired)
+    assert list(reconcile(engine, binding, recipe, flow)) == []
+    assert len(zoho.sandbox.store.all("Deals")) == 3  # the repaired one, the re-created one, the orphan's
+    engine.close()
