@@ -20,7 +20,7 @@ from isao.db.models import Connection
 from isao.ids import new_id
 from isao.timeutil import utcnow
 
-PROVIDERS = ("woocommerce", "hubspot", "zohocrm", "shopify", "stripe")
+PROVIDERS = ("woocommerce", "hubspot", "zohocrm", "isao", "shopify", "stripe")
 
 
 def create(

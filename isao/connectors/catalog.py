@@ -13,6 +13,7 @@ MODULES = {
     "woocommerce": "isao.connectors.woocommerce",
     "hubspot": "isao.connectors.hubspot",
     "zohocrm": "isao.connectors.zohocrm",
+    "isao": "isao.connectors.isao",
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from isao.connectors import hubspot, shopify, stripe, woocommerce, zohocrm
+from isao.connectors import hubspot, isao, shopify, stripe, woocommerce, zohocrm
 
 
 class WebhookSpec(Protocol):
@@ -50,6 +50,7 @@ VERIFIERS: dict[str, WebhookSpec] = {
     "shopify": shopify,
     "stripe": stripe,
     "zohocrm": zohocrm,
+    "isao": isao,
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from isao.connectors import hubspot, shopify, stripe, webhooks, woocommerce, zohocrm
+from isao.connectors import hubspot, isao, shopify, stripe, webhooks, woocommerce, zohocrm
 from isao.errors import SignatureInvalid
 
 URL = "https://isao.example/hooks/conn_9"
@@ -28,12 +28,15 @@ def test_registry_maps_each_provider_to_its_module() -> None:
         "shopify": shopify,
         "stripe": stripe,
         "zohocrm": zohocrm,
+        "isao": isao,
     }
     assert webhooks.get("stripe") is stripe
 
 
 def test_unknown_provider_names_the_known_ones() -> None:
-    with pytest.raises(KeyError, match=r"salesforce.*known: hubspot, shopify, stripe, woocommerce, zohocrm"):
+    with pytest.raises(
+        KeyError, match=r"salesforce.*known: hubspot, isao, shopify, stripe, woocommerce, zohocrm"
+    ):
         webhooks.get("salesforce")
 
 
