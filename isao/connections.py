@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import httpx
@@ -12,12 +13,14 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from isao import metrics
 from isao.connectors import catalog
 from isao.connectors.base import ApiClient, Mint, still_fresh
 from isao.crypto import decrypt, encrypt
 from isao.db import Database
 from isao.db.models import Connection
 from isao.ids import new_id
+from isao.queue import ratelimit
 from isao.timeutil import utcnow
 
 PROVIDERS = ("woocommerce", "hubspot", "zohocrm", "isao", "shopify", "stripe")
@@ -130,10 +133,23 @@ class StoredCredentials:
 
 
 def open_client(db: Database, connection_id: str, *, http: httpx.Client | None = None) -> ApiClient:
-    """The provider's API client for a stored connection."""
+    """The provider's API client for a stored connection, paced by the connection's token bucket (shared
+    through the database by every worker) when the provider or the connection sets a rate limit."""
     with db.read() as session:
         row = session.get(Connection, connection_id)
         if row is None:
             raise LookupError(f"no connection {connection_id}")
         provider, values = row.provider, dict(row.config)
-    return catalog.client(provider, values, StoredCredentials(db, connection_id), http=http)
+    client = catalog.client(provider, values, StoredCredentials(db, connection_id), http=http)
+    limits = catalog.rate_limit(provider, values)
+    if limits is not None:
+        client.throttle = partial(_pace, db, f"conn:{connection_id}", *limits)
+    return client
+
+
+def _pace(db: Database, key: str, rate: float, burst: float) -> None:
+    wait = ratelimit.acquire(db, key, rate, burst, time.time())
+    if wait > 0:
+        metrics.RATE_LIMIT_WAITS.labels("conn").inc()
+        metrics.RATE_LIMIT_WAIT_SECONDS.labels("conn").inc(wait)
+        time.sleep(wait)

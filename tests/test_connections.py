@@ -6,9 +6,11 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from isao import connections
+from isao.connectors import catalog
 from isao.connectors.base import REFRESH_SKEW
 from isao.crm import companies
 from isao.db import Database
@@ -67,3 +69,29 @@ def test_a_token_about_to_expire_is_refreshed_and_a_fresh_one_is_kept(qdb: Datab
     assert credentials.refresh(None, mint)["access_token"] == "t1"  # fresh: kept
     assert credentials.refresh("t1", mint)["access_token"] == "t2"  # the provider refused t1: forced
     assert len(calls) == 2
+
+
+def test_a_connection_paces_its_calls_under_the_providers_ceiling(qdb, sandbox_factory) -> None:
+    woo = sandbox_factory("woocommerce", rate_limit=5, rate_window=2)
+    given = woo.sandbox.credentials() | {"base_url": woo.url, "rate_limit": "5/2"}
+    plain, secrets = catalog.split("woocommerce", given)
+    with qdb.write() as session:
+        company = companies.create(session, f"Paced {time.monotonic_ns()}")
+        row = connections.create(session, company.id, "woocommerce", "shop", config=plain, secrets=secrets)
+        connection_id = row.id
+    client = connections.open_client(qdb, connection_id)
+    for _ in range(12):
+        client.check()
+    client.close()
+    stats = woo.stats()["faults"]
+    assert stats["requests"] == 12 and stats["rate_limited"] == 0  # waited for tokens instead of a 429
+
+
+def test_rate_limit_settings_are_checked() -> None:
+    assert catalog.rate_limit("hubspot", {}) == (9.9, 1.0)  # HubSpot's published 100 per 10 s
+    assert catalog.rate_limit("woocommerce", {}) is None  # a self-hosted shop publishes none
+    assert catalog.rate_limit("woocommerce", {"rate_limit": "30/60"}) == (29 / 60, 1.0)
+    for bad in ("fast", "0/10", "10/-1"):
+        with pytest.raises(ValueError, match="rate_limit"):
+            catalog.split("woocommerce", {"consumer_key": "k", "consumer_secret": "s", "base_url": "http://x",
+                                          "rate_limit": bad})  # fmt: skip

@@ -28,6 +28,7 @@ RateWindow = Annotated[float | None, typer.Option(help="Seconds in a rate window
 RetryAfter = Annotated[bool | None, typer.Option(help="Send Retry-After with a 429")]
 SearchLimit = Annotated[int | None, typer.Option(help="Search requests allowed per second")]
 ErrorRate = Annotated[float | None, typer.Option(help="Share of requests answered 5xx (0-1)")]
+ThrottleRate = Annotated[float | None, typer.Option(help="Share of requests answered 429 at random (0-1)")]
 TimeoutRate = Annotated[float | None, typer.Option(help="Share of requests that stall, then 504 (0-1)")]
 TimeoutSeconds = Annotated[float | None, typer.Option(help="How long a stalled request stalls")]
 TokenTtl = Annotated[int | None, typer.Option(help="Access-token lifetime in seconds")]
@@ -55,6 +56,7 @@ def up(
     retry_after: RetryAfter = None,
     search_rate_limit: SearchLimit = None,
     error_rate: ErrorRate = None,
+    throttle_rate: ThrottleRate = None,
     timeout_rate: TimeoutRate = None,
     timeout_seconds: TimeoutSeconds = None,
     token_ttl: TokenTtl = None,
@@ -67,6 +69,7 @@ def up(
         retry_after=retry_after,
         search_rate_limit=search_rate_limit,
         error_rate=error_rate,
+        throttle_rate=throttle_rate,
         timeout_rate=timeout_rate,
         timeout_seconds=timeout_seconds,
         token_ttl=token_ttl,
@@ -126,6 +129,7 @@ def faults(
     retry_after: RetryAfter = None,
     search_rate_limit: SearchLimit = None,
     error_rate: ErrorRate = None,
+    throttle_rate: ThrottleRate = None,
     timeout_rate: TimeoutRate = None,
     timeout_seconds: TimeoutSeconds = None,
     token_ttl: TokenTtl = None,
@@ -144,6 +148,7 @@ def faults(
         retry_after=retry_after,
         search_rate_limit=search_rate_limit,
         error_rate=error_rate,
+        throttle_rate=throttle_rate,
         timeout_rate=timeout_rate,
         timeout_seconds=timeout_seconds,
         token_ttl=token_ttl,

@@ -210,6 +210,9 @@ class ApiClient:
     provider: ClassVar[str]
     default_retry_after: ClassVar[float] = 10.0
     """Seconds to wait after a 429 that carries no ``Retry-After`` (the provider's rate window)."""
+    default_rate_limit: ClassVar[str | None] = None
+    """The provider's published ceiling as ``"<requests>/<seconds>"`` (a connection's ``rate_limit``
+    setting overrides it); None when it publishes none."""
 
     def __init__(
         self,
@@ -224,6 +227,9 @@ class ApiClient:
         self.credentials = credentials
         self.http = http or httpx.Client(timeout=timeout, headers={"User-Agent": "ISAO/0.1"})
         self.clock = clock
+        self.throttle: Callable[[], None] | None = None
+        """Called before every request: waits for a token of the connection's shared bucket (set by the
+        sync engine, which owns the buckets), so workers pace themselves instead of collecting 429s."""
 
     def close(self) -> None:
         self.http.close()
@@ -294,6 +300,8 @@ class ApiClient:
                 method, url, params=query or None, content=content, data=data, headers=all_headers
             )
             sent = summary_of_request(request)
+            if self.throttle is not None:
+                self.throttle()
             try:
                 response = self.http.send(request)
             except httpx.TimeoutException as exc:

@@ -30,8 +30,34 @@ def _module(provider: str) -> Any:
         raise KeyError(f"no API client for {provider!r} (known: {', '.join(MODULES)})") from None
 
 
+COMMON = (
+    Setting(
+        "rate_limit",
+        'Requests allowed as "<requests>/<seconds>", e.g. 100/10 (default: the provider\'s published limit)',
+        required=False,
+    ),
+)
+
+
 def settings(provider: str) -> tuple[Setting, ...]:
-    return cast(tuple[Setting, ...], _module(provider).SETTINGS)
+    return cast(tuple[Setting, ...], _module(provider).SETTINGS) + COMMON
+
+
+def rate_limit(provider: str, values: dict[str, Any]) -> tuple[float, float] | None:
+    """(requests per second, burst) for a connection: its ``rate_limit`` setting, else the provider's."""
+    text = values.get("rate_limit") or getattr(_module(provider).Client, "default_rate_limit", None)
+    if not text:
+        return None
+    requests, _, seconds = str(text).partition("/")
+    try:
+        count, window = float(requests), float(seconds or 1)
+    except ValueError:
+        raise ValueError(f"rate_limit must look like 100/10, not {text!r}") from None
+    if count <= 0 or window <= 0:
+        raise ValueError(f"rate_limit must be positive, not {text!r}")
+    # A bucket of one token refilled at (count - 1) per window: any window, rolling or fixed, then sees at
+    # most the one saved token plus the refills, i.e. ``count`` requests.
+    return max(count - 1, count / 2) / window, 1.0
 
 
 def client(
@@ -47,6 +73,8 @@ def split(provider: str, given: dict[str, str]) -> tuple[dict[str, str], dict[st
     ``ValueError`` names unknown settings and required ones that are missing.
     """
     known = {setting.name: setting for setting in settings(provider)}
+    if given.get("rate_limit"):
+        rate_limit(provider, given)  # refuse a malformed one now, not at the first sync
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise ValueError(f"unknown settings for {provider}: {', '.join(unknown)} (known: {', '.join(known)})")

@@ -297,6 +297,7 @@ def _in_order(
 
 class Client(ApiClient):
     provider = "hubspot"
+    default_rate_limit = "100/10"
     default_retry_after = 10.0
     search_ceiling = SEARCH_CEILING
     """Results one search query can page through; ``list_changed`` starts a new query before it."""

@@ -30,6 +30,9 @@ class Faults(BaseModel):
         None, ge=1, description="Separate ceiling for search endpoints, per second (HubSpot: about 5)"
     )
     error_rate: float = Field(0.0, ge=0, le=1, description="Share of requests answered with a 5xx")
+    throttle_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of requests answered 429 at random, as a provider under load does"
+    )
     timeout_rate: float = Field(0.0, ge=0, le=1, description="Share of requests that stall, then 504")
     timeout_seconds: float = Field(30.0, ge=0, description="How long a stalled request stalls")
     token_ttl: int | None = Field(None, ge=1, description="Access-token lifetime in seconds")
@@ -94,13 +97,16 @@ class FaultGate:
                 if wait is not None:
                     self.stats["rate_limited"] += 1
                     return Verdict("rate_limited", wait)
-            draw = self._random.random()
-            if draw < self.faults.error_rate:
+            draw, faults = self._random.random(), self.faults
+            if draw < faults.error_rate:
                 self.stats["errors"] += 1
                 return Verdict("error")
-            if draw < self.faults.error_rate + self.faults.timeout_rate:
+            if draw < faults.error_rate + faults.timeout_rate:
                 self.stats["timeouts"] += 1
                 return Verdict("timeout")
+            if draw < faults.error_rate + faults.timeout_rate + faults.throttle_rate:
+                self.stats["rate_limited"] += 1
+                return Verdict("rate_limited", 1)
             return None
 
     def window(self) -> Window | None:
