@@ -31,6 +31,11 @@ def _fernet() -> Fernet:
     return Fernet(_load_or_create_key(get_settings()))
 
 
+def active_key() -> str:
+    """The key this process encrypts with, to hand to a worker process it starts (``ISAO_SECRET_KEY``)."""
+    return _load_or_create_key(get_settings()).decode()
+
+
 def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 

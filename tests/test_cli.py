@@ -216,8 +216,9 @@ def test_recipes_enabled_dry_run_and_backfilled_from_the_command_line(
     zoho.sandbox.store.put("Deals", deal["id"], deal | {"Stage": "Closed Lost"})  # behind ISAO's back
     reconcile = ("reconcile", "woocommerce-to-zohocrm", "--company", "Backfilled Ltd")
     drift = isao(env, *reconcile).stdout
-    assert "different" in drift and "'Closed Won' ≠ 'Closed Lost'" in drift and "1 differences; `--repair`" in drift
-    assert "1 differences, repaired." in isao(env, *reconcile, "--repair").stdout
+    assert "different" in drift and "'Closed Won' ≠ 'Closed Lost'" in drift
+    assert "1 difference; `--repair` fixes it." in drift
+    assert "1 difference, repaired." in isao(env, *reconcile, "--repair").stdout
     assert "No drift" in isao(env, *reconcile).stdout
     isao(env, "recipes", "disable", "woocommerce-to-zohocrm", "--company", "Backfilled Ltd")
     assert "(disabled)" in isao(env, "recipes", "list").stdout

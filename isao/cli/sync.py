@@ -312,4 +312,5 @@ def reconcile_command(
         console.print(f"[green]No drift:[/green] both sides of {name} agree.")
         return
     console.print(table)
-    console.print(f"{found} differences" + (", repaired." if repair else "; `--repair` fixes them."))
+    noun, them = ("difference", "it") if found == 1 else ("differences", "them")
+    console.print(f"{found} {noun}" + (", repaired." if repair else f"; `--repair` fixes {them}."))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -81,6 +82,12 @@ class Store:
         """Copies of every document, oldest first."""
         with self._lock:
             return [orjson.loads(orjson.dumps(doc)) for doc in self._data.get(collection, {}).values()]
+
+    def scan(self, collection: str) -> list[Mapping[str, Any]]:
+        """The stored documents themselves, read-only and oldest first: filtering a large collection
+        without copying every document (``get`` a copy before changing one)."""
+        with self._lock:
+            return [MappingProxyType(doc) for doc in self._data.get(collection, {}).values()]
 
     def count(self, collection: str) -> int:
         with self._lock:

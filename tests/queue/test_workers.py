@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from isao import crypto
 from isao.config import Settings
 from isao.crm import companies
 from isao.db import Database
@@ -36,6 +37,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "ISAO_DATABASE_URL": settings.resolved_database_url(),
         "ISAO_PLUGINS": '["tests.queue.plugin"]',
         "ISAO_WORKER_POLL_SECONDS": "0.05",
+        "ISAO_SECRET_KEY": crypto.active_key(),  # the connections' secrets were encrypted here
         "PYTHONPATH": str(ROOT),
     }
     return env | extra

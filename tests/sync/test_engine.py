@@ -17,11 +17,11 @@ from isao.sync.engine import Engine
 from tests.sandboxes import RunningSandbox
 
 
-def _connect(db: Database, company_id: str, live: RunningSandbox) -> str:
-    values = live.sandbox.credentials() | {"base_url": live.url}
+def _connect(db: Database, company_id: str, live: RunningSandbox, **settings: str) -> str:
+    values = live.sandbox.credentials() | {"base_url": live.url} | settings
     if live.sandbox.name == "zohocrm":
         values["accounts_url"] = live.url
-    names = {s.name for s in connectors.settings(live.sandbox.name)}
+    names = {setting.name for setting in connectors.settings(live.sandbox.name)}
     plain, secrets = connectors.split(live.sandbox.name, {k: v for k, v in values.items() if k in names})
     with db.write() as session:
         return connections.create(
@@ -71,7 +71,9 @@ def test_an_order_becomes_account_contact_and_deal_once(shop_and_crm) -> None:
 
     results = engine.run(None, binding, recipe, flow, order)
     assert [(r.step, r.action) for r in results] == [
-        ("account", "created"), ("contact", "created"), ("deal", "created")
+        ("account", "created"),
+        ("contact", "created"),
+        ("deal", "created"),
     ]
     [account], [contact], [deal] = _zoho(zoho, "Accounts"), _zoho(zoho, "Contacts"), _zoho(zoho, "Deals")
     assert contact["Email"] == "ada@example.com" and contact["Account_Name"]["id"] == account["id"]
