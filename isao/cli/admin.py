@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from isao.cli.common import console, find_company, open_db
+from isao.cli.common import console, find_company, id_column, open_db
 from isao.crm import companies, keys
 from isao.timeutil import format_iso
 
@@ -27,7 +27,7 @@ def companies_create(name: Annotated[str, typer.Argument(help="Company name")]) 
 @companies_app.command("list")
 def companies_list() -> None:
     db = open_db()
-    table = Table("id", "name", "created")
+    table = Table(id_column(), "name", "created")
     with db.read() as session:
         for company in companies.list_(session):
             table.add_row(company.id, company.name, format_iso(company.created_at))
@@ -51,7 +51,7 @@ def users_create(
 def users_list(company: Annotated[str, typer.Option(help="Company id or name")]) -> None:
     db = open_db()
     company_id = find_company(db, company)
-    table = Table("id", "name", "email")
+    table = Table(id_column(), "name", "email")
     with db.read() as session:
         for user in companies.list_users(session, company_id):
             table.add_row(user.id, user.name, user.email)
@@ -84,7 +84,7 @@ def keys_list(
 ) -> None:
     db = open_db()
     company_id = find_company(db, company) if company else None
-    table = Table("id", "company", "name", "prefix", "scopes", "created", "last used", "revoked")
+    table = Table(id_column(), "company", "name", "prefix", "scopes", "created", "last used", "revoked")
     with db.read() as session:
         for row in keys.list_(session, company_id):
             table.add_row(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.table import Column
 
 from isao.config import get_settings
 from isao.crm import companies
@@ -11,6 +12,11 @@ from isao.db import Database
 from isao.db.migrate import upgrade
 
 console = Console()
+
+
+def id_column(header: str = "id") -> Column:
+    """Ids are copied into the next command: never wrapped or cut, however narrow the terminal."""
+    return Column(header, no_wrap=True, min_width=31)
 
 
 def open_db() -> Database:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from isao import connections
-from isao.cli.common import console, find_company, open_db
+from isao.cli.common import console, find_company, id_column, open_db
 from isao.config import get_settings
 from isao.connectors import catalog
 from isao.errors import ProviderError
@@ -101,7 +101,7 @@ def settings_(provider: Annotated[str, typer.Argument(help=", ".join(catalog.MOD
 def list_(company: Annotated[str | None, typer.Option(help="Only this company (id or name)")] = None) -> None:
     db = open_db()
     company_id = find_company(db, company) if company else None
-    table = Table("id", "provider", "name", "company", "created")
+    table = Table(id_column(), "provider", "name", "company", "created")
     with db.read() as session:
         for row in connections.list_(session, company_id):
             table.add_row(row.id, row.provider, row.name, row.company_id, format_iso(row.created_at))

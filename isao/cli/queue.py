@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from isao.cli.common import console, open_db
+from isao.cli.common import console, id_column, open_db
 from isao.config import get_settings
 from isao.queue import deadletters, scheduler
 from isao.runtime import Runtime
@@ -59,7 +59,7 @@ def dlq_list(
     db = open_db()
     with db.read() as session:
         rows, total = deadletters.list_(session, _filter(None, kind, error, company, hours), limit=limit)
-        table = Table("id", "kind", "attempts", "error", "died", title=f"{total} dead letter(s)")
+        table = Table(id_column(), "kind", "attempts", "error", "died", title=f"{total} dead letter(s)")
         for row in rows:
             summary = deadletters.summary(row)
             table.add_row(
