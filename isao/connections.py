@@ -13,7 +13,6 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from isao import metrics
 from isao.connectors import catalog
 from isao.connectors.base import ApiClient, Mint, still_fresh
 from isao.crypto import decrypt, encrypt
@@ -150,6 +149,4 @@ def open_client(db: Database, connection_id: str, *, http: httpx.Client | None =
 def _pace(db: Database, key: str, rate: float, burst: float) -> None:
     wait = ratelimit.acquire(db, key, rate, burst, time.time())
     if wait > 0:
-        metrics.RATE_LIMIT_WAITS.labels("conn").inc()
-        metrics.RATE_LIMIT_WAIT_SECONDS.labels("conn").inc(wait)
         time.sleep(wait)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 from rich.console import Console
 from rich.table import Column
@@ -12,6 +15,17 @@ from isao.db import Database
 from isao.db.migrate import upgrade
 
 console = Console()
+
+
+def pairs(values: list[str] | None, option: str, parse: Callable[[str], Any] = str) -> dict[str, Any]:
+    """``name=value`` options (repeatable) as a dict; a malformed one is a usage error naming ``option``."""
+    found: dict[str, Any] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not name=value", param_hint=option)
+        found[name.strip()] = parse(value)
+    return found
 
 
 def id_column(header: str = "id") -> Column:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from isao import connections
-from isao.cli.common import console, find_company, id_column, open_db
+from isao.cli.common import console, find_company, id_column, open_db, pairs
 from isao.config import get_settings
 from isao.connectors import catalog
 from isao.errors import ProviderError
@@ -17,16 +17,6 @@ from isao.timeutil import format_iso
 app = typer.Typer(
     help="Connections to providers (WooCommerce, HubSpot, Zoho CRM, Shopify, Stripe).", no_args_is_help=True
 )
-
-
-def _pairs(values: list[str]) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise typer.BadParameter(f"{item!r} is not name=value", param_hint="--set")
-        pairs[name.strip()] = value
-    return pairs
 
 
 def _sandbox_values(provider: str) -> dict[str, str]:
@@ -58,7 +48,7 @@ def add(
 ) -> None:
     """Add a connection; prints the URL to give the provider for its webhooks."""
     given = _sandbox_values(provider) if sandbox else {}
-    given |= _pairs(set_ or [])
+    given |= pairs(set_, "--set")
     if webhook_secret:
         given["webhook_secret"] = webhook_secret
     try:

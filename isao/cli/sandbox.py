@@ -35,8 +35,9 @@ TokenTtl = Annotated[int | None, typer.Option(help="Access-token lifetime in sec
 Seed = Annotated[int | None, typer.Option(help="Seed for the fault generator (repeatable runs)")]
 
 
-def _knobs(**values: Any) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}
+def _knobs(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The fault options a command was given (its ``locals()``): those named like a ``Faults`` field."""
+    return {name: arguments[name] for name in Faults.model_fields if arguments.get(name) is not None}
 
 
 @app.command("up")
@@ -63,18 +64,7 @@ def up(
     seed: Seed = None,
 ) -> None:
     """Start the sandboxes on their fixed local ports and print how to connect to each."""
-    knobs = _knobs(
-        rate_limit=rate_limit,
-        rate_window=rate_window,
-        retry_after=retry_after,
-        search_rate_limit=search_rate_limit,
-        error_rate=error_rate,
-        throttle_rate=throttle_rate,
-        timeout_rate=timeout_rate,
-        timeout_seconds=timeout_seconds,
-        token_ttl=token_ttl,
-        seed=seed,
-    )
+    knobs = _knobs(locals())
     providers = only or list(runner.PROVIDERS)
     try:
         faults = Faults(**knobs)
@@ -142,18 +132,7 @@ def faults(
     except KeyError as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(2) from None
-    knobs = _knobs(
-        rate_limit=rate_limit,
-        rate_window=rate_window,
-        retry_after=retry_after,
-        search_rate_limit=search_rate_limit,
-        error_rate=error_rate,
-        throttle_rate=throttle_rate,
-        timeout_rate=timeout_rate,
-        timeout_seconds=timeout_seconds,
-        token_ttl=token_ttl,
-        seed=seed,
-    )
+    knobs = _knobs(locals())
     body = Faults(**knobs).model_dump() if clear else knobs
     try:
         response = httpx.put(f"{base}/_sandbox/faults", json=body, timeout=10)

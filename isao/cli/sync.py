@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Annotated, Any
 
@@ -12,8 +13,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from sqlalchemy import func, select
 
-from isao.cli.common import console, find_company, open_db
+from isao.cli.common import console, find_company, open_db, pairs
 from isao.config import get_settings
+from isao.connectors.base import paginate
 from isao.db import Database
 from isao.db.models import Job, RecipeBinding
 from isao.errors import IsaoError
@@ -37,16 +39,6 @@ def _recipe(name: str) -> Recipe:
     except (KeyError, RecipeError) as exc:
         console.print(f"[red]{exc.args[0] if isinstance(exc, KeyError) else exc}[/red]")
         raise typer.Exit(2) from None
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, Any]:
-    pairs: dict[str, Any] = {}
-    for item in values or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise typer.BadParameter(f"{item!r} is not name=value", param_hint=what)
-        pairs[name.strip()] = yaml.safe_load(value) if what == "--option" else value
-    return pairs
 
 
 @recipes_app.command("list")
@@ -95,7 +87,11 @@ def enable(
     try:
         with db.write() as session:
             binding = bindings.enable(
-                session, company_id, recipe, _pairs(connection, "--connection"), _pairs(option, "--option")
+                session,
+                company_id,
+                recipe,
+                pairs(connection, "--connection"),
+                pairs(option, "--option", yaml.safe_load),
             )
             binding_id = binding.id
     except ValueError as exc:
@@ -177,20 +173,19 @@ def _dry_run(
     table = Table(
         "source", "step", "would", "target", "fields", title=f"{recipe.name} / {flow.name} (dry run)"
     )
+    records = paginate(
+        lambda cursor: client.list_changed(
+            flow.source.object, since=since, cursor=cursor, limit=min(100, limit)
+        )
+    )
     seen = 0
-    cursor: str | None = None
-    while seen < limit:
-        page = client.list_changed(flow.source.object, since=since, cursor=cursor, limit=min(100, limit))
-        for record in page.records[: limit - seen]:
-            seen += 1
-            for result in runtime.engine.run(None, binding, recipe, flow, record, dry_run=True):
-                fields = ", ".join(f"{k}={v!r}" for k, v in result.fields.items())
-                table.add_row(
-                    client.record_id(record), result.step, result.action, result.target_id or "", fields
-                )
-        if page.cursor is None or page.cursor == cursor:
-            break
-        cursor = page.cursor
+    for record in itertools.islice(records, limit):
+        seen += 1
+        for result in runtime.engine.run(None, binding, recipe, flow, record, dry_run=True):
+            fields = ", ".join(f"{k}={v!r}" for k, v in result.fields.items())
+            table.add_row(
+                client.record_id(record), result.step, result.action, result.target_id or "", fields
+            )
     console.print(table)
     console.print(f"{seen} source records looked at; nothing was written.")
 

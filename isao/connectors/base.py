@@ -317,15 +317,16 @@ class ApiClient:
             raise error
         raise AssertionError("unreachable")
 
-    def paginate(self, first: Callable[[str | None], Page]) -> Iterator[dict[str, Any]]:
-        """Every record, following cursors from ``first(None)``."""
-        cursor: str | None = None
-        while True:
-            page = first(cursor)
-            yield from page.records
-            if page.cursor is None or page.cursor == cursor:
-                return
-            cursor = page.cursor
+
+def paginate(first: Callable[[str | None], Page]) -> Iterator[dict[str, Any]]:
+    """Every record, following cursors from ``first(None)``; a cursor that does not move ends it."""
+    cursor: str | None = None
+    while True:
+        page = first(cursor)
+        yield from page.records
+        if page.cursor is None or page.cursor == cursor:
+            return
+        cursor = page.cursor
 
 
 def classify_status(

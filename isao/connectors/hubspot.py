@@ -33,6 +33,7 @@ from isao.connectors.base import (
     Page,
     Setting,
     json_body,
+    paginate,
     retry_after,
     summary_of_request,
     summary_of_response,
@@ -562,7 +563,7 @@ class Client(ApiClient):
                 following = None
             return Page(payload.get("results") or [], following)
 
-        return list(self.paginate(page))
+        return list(paginate(page))
 
     def create(self, object: str, data: Mapping[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = self.request(
@@ -715,7 +716,7 @@ class Client(ApiClient):
             following = ((payload.get("paging") or {}).get("next") or {}).get("after")
             return Page(payload.get("results") or [], str(following) if following is not None else None)
 
-        return [str(item["toObjectId"]) for item in self.paginate(page)]
+        return [str(item["toObjectId"]) for item in paginate(page)]
 
     def pipelines(self, object: str = "deals") -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = self.request("GET", f"/crm/v3/pipelines/{object}").json()["results"]

@@ -26,6 +26,7 @@ from isao.connectors.base import (
     Page,
     Setting,
     json_body,
+    paginate,
     retry_after,
     summary_of_request,
 )
@@ -527,7 +528,7 @@ class Client(ApiClient):
             pages = int(response.headers.get("x-wp-totalpages") or 0)
             return Page(list(response.json()), str(number + 1) if number < pages else None)
 
-        return list(self.paginate(page))
+        return list(paginate(page))
 
     def delete_webhook(self, id: str | int) -> None:
         self.request("DELETE", f"{API_PREFIX}/webhooks/{id}", params={"force": "true"})

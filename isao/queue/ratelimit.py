@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from isao import metrics
 from isao.db import Database
 from isao.db.models import RateBucket
 
@@ -16,9 +17,14 @@ from isao.db.models import RateBucket
 def acquire(db: Database, key: str, rate: float, burst: float, now: float) -> float:
     """Reserve one token from ``key``'s bucket; returns the seconds to wait before using it."""
     try:
-        return _acquire(db, key, rate, burst, now)
+        wait = _acquire(db, key, rate, burst, now)
     except IntegrityError:  # two workers created the bucket at once; it exists now
-        return _acquire(db, key, rate, burst, now)
+        wait = _acquire(db, key, rate, burst, now)
+    if wait > 0:
+        label = metrics.bucket_label(key)
+        metrics.RATE_LIMIT_WAITS.labels(label).inc()
+        metrics.RATE_LIMIT_WAIT_SECONDS.labels(label).inc(wait)
+    return wait
 
 
 def _acquire(db: Database, key: str, rate: float, burst: float, now: float) -> float:

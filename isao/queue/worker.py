@@ -127,9 +127,6 @@ class Worker:
         rate, burst = limits
         wait = ratelimit.acquire(self.db, job.rate_key, rate, burst, self.clock().timestamp())
         if wait > 0:
-            label = metrics.bucket_label(job.rate_key)
-            metrics.RATE_LIMIT_WAITS.labels(label).inc()
-            metrics.RATE_LIMIT_WAIT_SECONDS.labels(label).inc(wait)
             if wait > self.lease / 2:
                 jobs.extend_lease(self.db, job, self.clock(), self.lease + wait)
             self.sleep(wait)

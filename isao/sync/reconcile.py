@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, select
 
+from isao.connectors.base import paginate
 from isao.db.models import IdLink, RecipeBinding
 from isao.sync import bindings, idmap
 from isao.sync.engine import Engine, Planned
@@ -92,13 +93,7 @@ def _compare(planned: Planned) -> Drift | None:
 
 def _all(engine: Engine, binding: RecipeBinding, flow: Flow) -> Iterator[dict[str, Any]]:
     client = engine.client(binding.connections[flow.source.connection])
-    cursor: str | None = None
-    while True:
-        page = client.list_changed(flow.source.object, cursor=cursor)
-        yield from page.records
-        if page.cursor is None or page.cursor == cursor:
-            return
-        cursor = page.cursor
+    return paginate(lambda cursor: client.list_changed(flow.source.object, cursor=cursor))
 
 
 def _orphans(
