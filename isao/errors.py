@@ -46,6 +46,10 @@ class RateLimited(ProviderError):
         self.retry_after = max(0.0, retry_after)
 
 
+class Busy(RateLimited):
+    """Another job is syncing the same record: try again once it has finished."""
+
+
 class Transient(ProviderError):
     retryable = True
 

@@ -303,6 +303,19 @@ class SyncCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SyncLock(Base):
+    """Which job is syncing a source record right now: two jobs for one order (``order.created`` and
+    ``order.updated`` a millisecond apart) must not both search, find nothing and both create. A lock
+    whose job is no longer running that attempt is free, so a dead worker's locks need no clean-up."""
+
+    __tablename__ = "sync_locks"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SyncRun(Base):
     """A backfill, poll or reconciliation: its progress (resumable from ``cursor``) and its counts."""
 

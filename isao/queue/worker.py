@@ -71,14 +71,49 @@ class Worker:
     batch: int = 1
     schedule_every: float = 1.0
     _last_schedule: float = field(default=0.0, init=False)
+    _held: dict[str, Claimed] = field(default_factory=dict, init=False)
+    _lost: set[str] = field(default_factory=set, init=False)
+    _held_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def run_once(self) -> int:
         """Claim and run what is due now; returns how many jobs were run."""
         self._tick_scheduler()
         claimed = jobs.claim(self.db, self.name, self.clock(), self.lease, self.batch)
-        for job in claimed:
-            self.run(job)
+        with self._held_lock:
+            self._held.update((job.id, job) for job in claimed)
+        try:
+            for job in claimed:
+                if self._still_ours(job):
+                    self.run(job)
+                else:
+                    log.warning("lease lost before the job started; another worker has it", job=job.id)
+        finally:
+            with self._held_lock:
+                for job in claimed:
+                    self._held.pop(job.id, None)
+                    self._lost.discard(job.id)
         return len(claimed)
+
+    def _still_ours(self, job: Claimed) -> bool:
+        with self._held_lock:
+            return job.id not in self._lost
+
+    def renew_leases(self) -> None:
+        """Extend the lease of every job this worker holds, running or waiting its turn in the batch.
+
+        Without it a job that waits behind slow batch-mates, or waits on a provider, outlives its lease
+        and a second worker runs it too: fencing keeps the second result out of the queue, but both
+        would already have written to the provider.
+        """
+        with self._held_lock:
+            held = [job for job in self._held.values() if job.id not in self._lost]
+        for job in held:
+            try:
+                jobs.extend_lease(self.db, job, self.clock(), self.lease)
+            except LeaseLost:  # or finished meanwhile: then it is no longer held
+                with self._held_lock:
+                    if job.id in self._held:
+                        self._lost.add(job.id)
 
     def _tick_scheduler(self) -> None:
         moment = time.monotonic()
@@ -196,6 +231,20 @@ class WorkerPool:
             )
             thread.start()
             self.threads.append(thread)
+        if self.workers:
+            heartbeat = threading.Thread(target=self._heartbeat, name="isao-heartbeat", daemon=True)
+            heartbeat.start()
+            self.threads.append(heartbeat)
+
+    def _heartbeat(self) -> None:
+        """Renew every held lease three times per lease: only a dead process lets its jobs go."""
+        every = min(worker.lease for worker in self.workers) / 3
+        while not self.stopping.wait(every):
+            for worker in self.workers:
+                try:
+                    worker.renew_leases()
+                except Exception:  # a database hiccup: the next beat tries again
+                    log.exception("lease renewal failed")
 
     def _loop(self, worker: Worker) -> None:
         while not self.stopping.is_set():

@@ -21,9 +21,9 @@ from isao import connections
 from isao.connectors.base import RecordApi
 from isao.db import Database
 from isao.db.models import RecipeBinding
-from isao.errors import Conflict
+from isao.errors import Busy, Conflict
 from isao.queue.worker import JobContext
-from isao.sync import bindings, catalog, idmap
+from isao.sync import bindings, catalog, idmap, locks
 from isao.sync.mapping import evaluate, to_wire
 from isao.sync.recipe import Flow, Recipe, Step
 
@@ -102,11 +102,18 @@ class Engine:
         flow = next((f for f in recipe.flows if f.name == payload["flow"]), None)
         if flow is None:
             return {"skipped": f"recipe {recipe.name} has no flow {payload['flow']!r} any more"}
-        source_connection = binding.connections[flow.source.connection]
-        record = payload.get("data") or self.client(source_connection).get(flow.source.object, payload["id"])
-        if record is None:
-            return {"skipped": "the source record no longer exists"}
-        results = self.run(ctx, binding, recipe, flow, record)
+        key = f"{binding.id}:{flow.name}:{payload['id']}"
+        if not locks.acquire(ctx.db, key, ctx.job):
+            raise Busy(f"another job is syncing {flow.source.object} {payload['id']}", retry_after=1)
+        try:
+            source_connection = binding.connections[flow.source.connection]
+            client = self.client(source_connection)
+            record = payload.get("data") or client.get(flow.source.object, payload["id"])
+            if record is None:
+                return {"skipped": "the source record no longer exists"}
+            results = self.run(ctx, binding, recipe, flow, record)
+        finally:
+            locks.release(ctx.db, key, ctx.job)
         return {"source": payload["id"], "steps": [r.__dict__ for r in results]}
 
     def run(

@@ -175,6 +175,54 @@ def test_heartbeat_keeps_a_long_job(runtime: Runtime, qdb: Database, clock: Fake
     assert len(jobs.claim(qdb, "w2", clock(), lease=10)) == 1
 
 
+def test_a_batch_waiting_behind_a_slow_job_keeps_its_leases(
+    runtime: Runtime, qdb: Database, clock: FakeClock
+) -> None:
+    """The second job of a batch must not be run by two workers because the first one was slow."""
+    ran: list[str] = []
+    worker = runtime.worker("holder", clock=clock, lease=10, batch=2)
+    rival = runtime.worker("rival", clock=clock, lease=10)
+
+    def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
+        ran.append(f"holder:{payload['n']}")
+        if payload["n"] == 1:
+            clock.advance(8)
+            worker.renew_leases()  # what the pool's heartbeat thread does every lease/3
+            clock.advance(8)  # 16 s after the claim: job 2 outlived its first lease while it waited
+            assert rival.run_once() == 0, "the waiting job's lease was renewed"
+
+    runtime.registry.register("t.batch", slow)
+    with qdb.write() as session:
+        enqueue(session, "t.batch", {"n": 1}, run_at=clock() - timedelta(seconds=2))
+        enqueue(session, "t.batch", {"n": 2}, run_at=clock() - timedelta(seconds=1))
+    assert worker.run_once() == 2
+    assert sorted(ran) == ["holder:1", "holder:2"]
+
+
+def test_a_job_whose_lease_was_lost_while_waiting_is_not_run_twice(
+    runtime: Runtime, qdb: Database, clock: FakeClock
+) -> None:
+    ran: list[str] = []
+    worker = runtime.worker("holder", clock=clock, lease=10, batch=2)
+    rival = runtime.worker("rival", clock=clock, lease=10)
+
+    def slow(ctx: JobContext, payload: dict[str, Any]) -> None:
+        ran.append(f"{ctx.job.worker}:{payload['n']}")
+        if payload["n"] == 1 and ctx.job.worker == "holder":
+            clock.advance(6)
+            ctx.heartbeat()  # job 1 renews its own lease, but the heartbeat thread stalled:
+            clock.advance(5)  # job 2's lease expires and the rival takes it
+            assert rival.run_once() == 1
+            worker.renew_leases()
+
+    runtime.registry.register("t.stall", slow)
+    with qdb.write() as session:
+        enqueue(session, "t.stall", {"n": 1}, run_at=clock() - timedelta(seconds=2))
+        enqueue(session, "t.stall", {"n": 2}, run_at=clock() - timedelta(seconds=1))
+    assert worker.run_once() == 2
+    assert sorted(ran) == ["holder:1", "rival:2"]
+
+
 def test_prune_removes_old_done_jobs_only(runtime: Runtime, qdb: Database, clock: FakeClock) -> None:
     runtime.registry.register("t.old", lambda ctx, payload: None)
     runtime.registry.register("t.dead", Switch())

@@ -1,0 +1,44 @@
+"""One running job per source record, held for as long as that job's attempt runs.
+
+A lock row names the job and attempt holding it. It is free when that attempt no longer runs (finished,
+failed, or its lease expired and the job was re-queued), so a SIGKILLed worker's locks free themselves
+as soon as the queue notices the worker is gone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from isao.db import Database
+from isao.db.models import Job, SyncLock
+from isao.queue import jobs
+from isao.queue.jobs import Claimed
+from isao.timeutil import utcnow
+
+
+def acquire(db: Database, key: str, job: Claimed) -> bool:
+    """Take ``key`` for ``job``'s current attempt; False while another running attempt holds it."""
+    with db.write() as session:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        inserted = session.execute(
+            dialect.insert(SyncLock)
+            .values(key=key, job_id=job.id, attempt=job.attempt, acquired_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        if getattr(inserted, "rowcount", 0) == 1:
+            return True
+        lock = session.scalar(select(SyncLock).where(SyncLock.key == key).with_for_update())
+        if lock is None:  # released between the insert and the select: the next try takes it
+            return False
+        if (lock.job_id, lock.attempt) != (job.id, job.attempt):
+            holder = session.get(Job, lock.job_id)
+            if holder is not None and holder.status == jobs.RUNNING and holder.attempts == lock.attempt:
+                return False
+            lock.job_id, lock.attempt, lock.acquired_at = job.id, job.attempt, utcnow()
+        return True
+
+
+def release(db: Database, key: str, job: Claimed) -> None:
+    with db.write() as session:
+        session.execute(delete(SyncLock).where(SyncLock.key == key, SyncLock.job_id == job.id))
