@@ -779,3 +779,8 @@ class Client(ApiClient):
                 )
             )
         return changes
+
+    def associated(self, from_object: str, id: str, to_object: str) -> list[dict[str, Any]]:
+        """The ``to_object`` records associated with one record (a deal's line items), read in batches."""
+        ids = self.associations(from_object, id, to_object)
+        return self.batch_read(to_object, ids).results if ids else []

@@ -388,7 +388,9 @@ class Client(ApiClient):
             # role=all: a shop manager or subscriber with this email would still block a new customer.
             params |= {"email": str(value), "role": "all"}
         elif object == "products" and field == "sku":
-            params["sku"] = str(value)
+            params["sku"] = str(value)  # "A,B,C" finds each of them, as WooCommerce reads it
+        elif object == "orders" and field in ("customer", "customer_id"):
+            field, params["customer"] = "customer_id", str(value)
         else:
             params["search"] = str(value)
         try:
@@ -398,7 +400,20 @@ class Client(ApiClient):
             if code == "rest_invalid_param" and "email" in params:
                 return []  # WordPress refuses ?email= with what is_email() rejects: nobody has it
             raise
-        return [r for r in found if isinstance(r, dict) and _same(field, _field(r, field), value)]
+        wanted = [part.strip() for part in str(value).split(",")] if field == "sku" else [value]
+        return [
+            r for r in found if isinstance(r, dict) and any(_same(field, _field(r, field), w) for w in wanted)
+        ]
+
+    def list_matching(self, object: str, filters: Mapping[str, Any], cursor: str | None = None) -> Page:
+        """A page of the records matching WooCommerce's own list filters (``status``, ``before``,
+        ``customer``…), oldest first: what a scan trigger reads instead of the changes since a cursor."""
+        page = int(cursor) if cursor else 1
+        params = {"page": page, "per_page": 100, "orderby": "id", "order": "asc", "dates_are_gmt": "true"}
+        response = self.request("GET", self._path(object), params=params | dict(filters))
+        pages = int(response.headers.get("x-wp-totalpages") or 0)
+        records = [r for r in response.json() if isinstance(r, dict)]
+        return Page(records, str(page + 1) if page < pages else None)
 
     def create(self, object: str, data: dict[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = self.request("POST", self._path(object), json=data).json()

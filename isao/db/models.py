@@ -287,6 +287,8 @@ class IdLink(Base):
     target_id: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the mapped fields last written to the target."""
+    target_version: Mapped[str | None] = mapped_column(String(64))
+    """The target's modification stamp as ISAO's write left it: a change carrying it is ISAO's echo."""
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

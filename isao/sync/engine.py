@@ -21,9 +21,9 @@ from isao import connections
 from isao.connectors.base import RecordApi
 from isao.db import Database
 from isao.db.models import RecipeBinding
-from isao.errors import Busy, Conflict
+from isao.errors import Busy, Conflict, Invalid
 from isao.queue.worker import JobContext
-from isao.sync import bindings, catalog, idmap, locks
+from isao.sync import bindings, catalog, idmap, locks, lookups, twoway
 from isao.sync.mapping import evaluate, to_wire
 from isao.sync.recipe import Flow, Recipe, Step
 
@@ -49,12 +49,14 @@ class Planned:
     fields: dict[str, Any]
     digest: str
     target_id: str | None
-    last_hash: str | None
+    last: twoway.Link | None
+    """This step's own last write for the source record (None when the target came from a search or from
+    a link written the other way)."""
 
     @property
     def unchanged(self) -> bool:
         """What the step would write now is what it wrote last: nothing to do."""
-        return self.target_id is not None and self.last_hash == self.digest
+        return self.target_id is not None and self.last is not None and self.last.content_hash == self.digest
 
 
 @dataclass
@@ -125,14 +127,37 @@ class Engine:
         if flow.when is not None and not flow.when(record, context):
             return [StepResult(step.name, "skipped") for step in flow.steps]
         source_connection = binding.connections[flow.source.connection]
-        source_id = self.client(source_connection).record_id(record)
-        results = []
-        for index, step in enumerate(flow.steps):
-            last = index == len(flow.steps) - 1
-            source = idmap.Source(binding.id, step.name, source_connection, flow.source.object, source_id)
-            result = self._step(ctx if last else None, binding, step, source, record, context, dry_run)
-            context["steps"][step.name] = {"id": result.target_id, **result.fields}
-            results.append(result)
+        source_client = self.client(source_connection)
+        source_id = source_client.record_id(record)
+        stamp = twoway.version(source_client, record)
+        with self.db.read() as session:
+            echo = twoway.is_echo(
+                session, binding.id, source_connection, flow.source.object, source_id, stamp
+            )
+        if echo:  # this version of the record is ISAO's own write to it: nothing changed on that side
+            log.info("sync.echo", flow=flow.name, source=source_id, version=stamp)
+            results = [StepResult(step.name, "echo") for step in flow.steps]
+        else:
+            lookups.read(flow, binding.connections, self.client, record, context, source_id)
+            lookups.check(flow, record, context)
+            results = []
+            for index, step in enumerate(flow.steps):
+                last = index == len(flow.steps) - 1
+                source = idmap.Source(binding.id, step.name, source_connection, flow.source.object, source_id)
+                result = self._step(
+                    ctx if last else None,
+                    binding,
+                    recipe,
+                    flow,
+                    step,
+                    source,
+                    record,
+                    context,
+                    stamp,
+                    dry_run,
+                )
+                context["steps"][step.name] = {"id": result.target_id, **result.fields}
+                results.append(result)
         if ctx is not None and not ctx.done and not dry_run:
             with ctx.transaction():
                 pass
@@ -142,28 +167,34 @@ class Engine:
         self, binding: RecipeBinding, step: Step, source: idmap.Source, record: dict[str, Any],
         context: dict[str, Any],
     ) -> Planned:  # fmt: skip
-        """The step's mapped fields and its target as far as ISAO knows it: ID map, then search by key."""
+        """The step's mapped fields and its target as far as ISAO knows it: the ID map (this step's own
+        link, else one written the other way by a two-way recipe), then a search by the step's key."""
         connection = binding.connections[step.target.connection]
         client = self.client(connection)
         fields = to_wire(evaluate(step.fields, record, context))
+        last = None
         with self.db.read() as session:
             link = idmap.find(session, source)
-            target_id, last_hash = (link.target_id, link.content_hash) if link else (None, None)
+            if link is not None:
+                target_id: str | None = link.target_id
+                last = twoway.Link(link.id, link.content_hash, link.target_version)
+            else:
+                back = idmap.reverse(session, binding.id, source, connection, step.target.object)
+                target_id = back.source_id if back else None
         if target_id is None and step.match.key and fields.get(step.match.key) not in (None, ""):
             found = client.search(step.target.object, step.match.key, str(fields[step.match.key]))
             target_id = client.record_id(found[0]) if found else None
-        return Planned(
-            step, source, connection, client, fields, idmap.content_hash(fields), target_id, last_hash
-        )
+        return Planned(step, source, connection, client, fields, idmap.content_hash(fields), target_id, last)
 
     def _step(
-        self, ctx: JobContext | None, binding: RecipeBinding, step: Step, source: idmap.Source,
-        record: dict[str, Any], context: dict[str, Any], dry_run: bool,
+        self, ctx: JobContext | None, binding: RecipeBinding, recipe: Recipe, flow: Flow, step: Step,
+        source: idmap.Source, record: dict[str, Any], context: dict[str, Any], stamp: str | None,
+        dry_run: bool,
     ) -> StepResult:  # fmt: skip
         if step.when is not None and not step.when(record, context):
             return StepResult(step.name, "skipped")
         planned = self.plan(binding, step, source, record, context)
-        target_id = planned.target_id
+        target_id, version = planned.target_id, None
         if target_id is not None and (planned.unchanged or step.action == "create"):
             action = "unchanged" if planned.unchanged else "exists"
         elif dry_run:
@@ -171,37 +202,81 @@ class Engine:
             action = "would update" if target_id else creates
         elif target_id is None and step.action == "update":
             return StepResult(step.name, "skipped", None, planned.fields)
+        elif target_id is not None and self._keeps_target(binding, recipe, planned, stamp):
+            action = "conflict"
         else:
-            target_id, action = self.write(ctx, binding, planned)
-        if not dry_run and target_id is not None and not planned.unchanged:
-            self.link(ctx, binding, planned, target_id)
+            target_id, action, version = self.write(recipe, flow, planned)
+            self._associate(planned, target_id, record, context)
+        if not dry_run and target_id is not None and action not in ("unchanged", "conflict"):
+            self.link(ctx, binding, planned, target_id, version)
         log.info("sync.step", step=step.name, source=source.id, target=target_id, action=action)
         return StepResult(step.name, action, target_id, planned.fields)
 
-    def write(self, ctx: JobContext | None, binding: RecipeBinding, planned: Planned) -> tuple[str, str]:
-        """Update the planned target, or create one; returns (target id, "updated" or "created")."""
+    def _keeps_target(
+        self, binding: RecipeBinding, recipe: Recipe, planned: Planned, stamp: str | None
+    ) -> bool:
+        """``latest`` in a two-way recipe: the target was edited after the source, so it keeps its values."""
+        step, last = planned.step, planned.last
+        if recipe.conflict.policy != "latest" or last is None or not twoway.is_two_way(recipe, binding, step):
+            return False
+        assert planned.target_id is not None
+        current = planned.client.get(step.target.object, planned.target_id)
+        if current is None:  # deleted over there: write it again
+            planned.target_id = None
+            return False
+        with self.db.write() as session:
+            return twoway.target_is_newer(
+                session, binding, last, twoway.version(planned.client, current), stamp
+            )
+
+    def write(self, recipe: Recipe, flow: Flow, planned: Planned) -> tuple[str, str, str | None]:
+        """Update the planned target, or create one: (target id, "updated" or "created", its new version)."""
         step, client = planned.step, planned.client
         if planned.target_id is not None:
             kept = step.update_fields
             written = {k: v for k, v in planned.fields.items() if kept is None or k in kept}
-            client.update(step.target.object, planned.target_id, written)
-            return planned.target_id, "updated"
+            written = twoway.owned_elsewhere(recipe, flow.source.connection, written)
+            record = client.update(step.target.object, planned.target_id, written)
+            return planned.target_id, "updated", twoway.version(client, record)
         try:
-            return client.record_id(client.create(step.target.object, planned.fields)), "created"
+            record = client.create(step.target.object, planned.fields)
+            return client.record_id(record), "created", twoway.version(client, record)
         except Conflict as exc:
             if not exc.existing_id:
                 raise
             # Another worker created it between our search and our create (two orders of one customer at
             # once): the provider names the record, so this becomes an update of it.
             planned.target_id = exc.existing_id
-        return self.write(ctx, binding, planned)
+        return self.write(recipe, flow, planned)
 
-    def link(self, ctx: JobContext | None, binding: RecipeBinding, planned: Planned, target_id: str) -> None:
+    def _associate(
+        self, planned: Planned, target_id: str, record: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        """The step's ``associate`` list, for providers that keep associations apart from fields."""
+        step = planned.step
+        if not step.associate:
+            return
+        associate = getattr(planned.client, "associate", None)
+        if associate is None:
+            raise Invalid(f"step {step.name}: {step.target.connection} keeps no associations")
+        for other_object, template in step.associate.items():
+            other_id = template(record, context)
+            if other_id not in (None, ""):
+                associate(step.target.object, target_id, other_object, str(other_id))
+
+    def link(
+        self,
+        ctx: JobContext | None,
+        binding: RecipeBinding,
+        planned: Planned,
+        target_id: str,
+        version: str | None,
+    ) -> None:
         """The ID-map row, committed with the job's completion when this is the flow's last step."""
         args = (binding.company_id, planned.source, planned.connection, planned.step.target.object, target_id)
         if ctx is not None:
             with ctx.transaction() as session:
-                idmap.save(session, *args, planned.digest)
+                idmap.save(session, *args, planned.digest, version)
             return
         with self.db.write() as session:
-            idmap.save(session, *args, planned.digest)
+            idmap.save(session, *args, planned.digest, version)

@@ -76,7 +76,7 @@ class Template:
 
 def compile_expression(source: str) -> Expression:
     try:
-        tree = ast.parse(source.strip(), mode="eval").body
+        tree = ast.parse(f"(\n{source.strip()}\n)", mode="eval").body  # YAML folds long ones over lines
     except SyntaxError as exc:
         raise ExpressionError(f"cannot parse {source!r}: {exc.msg}") from None
     _check(tree, source)

@@ -62,9 +62,26 @@ def by_target(session: Session, binding_id: str, connection: str, object_: str, 
     )
 
 
+def reverse(
+    session: Session, binding_id: str, source: Source, target_connection: str, target_object: str
+) -> IdLink | None:
+    """A link written the other way: ``source`` is a record ISAO created from one in the target's
+    connection and object (a HubSpot deal that became this WooCommerce order), which is then its target."""
+    return session.scalars(
+        select(IdLink).where(
+            IdLink.binding_id == binding_id,
+            IdLink.target_connection == source.connection,
+            IdLink.target_object == source.object,
+            IdLink.target_id == source.id,
+            IdLink.source_connection == target_connection,
+            IdLink.source_object == target_object,
+        )
+    ).first()
+
+
 def save(
     session: Session, company_id: str, source: Source, target_connection: str, target_object: str,
-    target_id: str, digest: str,
+    target_id: str, digest: str, version: str | None = None,
 ) -> IdLink:  # fmt: skip
     link = find(session, source)
     if link is None:
@@ -72,10 +89,11 @@ def save(
             id=new_id("link"), company_id=company_id, binding_id=source.binding_id, step=source.step,
             source_connection=source.connection, source_object=source.object, source_id=source.id,
             target_connection=target_connection, target_object=target_object, target_id=target_id,
-            content_hash=digest,
+            content_hash=digest, target_version=version,
         )  # fmt: skip
         session.add(link)
     else:
         link.target_id, link.content_hash, link.written_at = target_id, digest, utcnow()
+        link.target_version = version
     session.flush()
     return link

@@ -36,6 +36,17 @@ class Endpoint(_Model):
 class Trigger(_Model):
     webhook: tuple[str, ...] = Field((), description="The provider's topics that start this flow")
     poll: str | None = Field(None, description="Cron schedule of the incremental poll (the backstop)")
+    scan: dict[str, Template] | None = Field(
+        None,
+        description="Make each poll list every record matching these provider filters (e.g. "
+        "`{status: pending, before: ...}`) instead of the changes since the cursor: for records that "
+        "qualify by age rather than by a change",
+    )
+
+    @field_validator("scan", mode="before")
+    @classmethod
+    def _scan(cls, value: Any) -> dict[str, Template] | None:
+        return _templates(value)
 
 
 class Match(_Model):
@@ -60,6 +71,47 @@ Mapping = dict[str, Any]
 """Field → template string, literal, ``ValueMap``, nested mapping or list; compiled by ``compile_mapping``."""
 
 
+class Lookup(_Model):
+    """Records a flow reads besides its source record, before its steps run: ``lookups.<name>``."""
+
+    connection: str
+    object: str
+    search: dict[str, Template] | None = Field(
+        None, description="One field → value: the records of `object` matching it exactly"
+    )
+    associated: bool = Field(False, description="The records of `object` associated with the source record")
+
+    @field_validator("search", mode="before")
+    @classmethod
+    def _search(cls, value: Any) -> dict[str, Template] | None:
+        return _templates(value)
+
+    @model_validator(mode="after")
+    def _one_way_to_find(self) -> Lookup:
+        if (self.search is None) == (not self.associated):
+            raise ValueError("a lookup has either `search: {field: value}` or `associated: true`")
+        if self.search is not None and len(self.search) != 1:
+            raise ValueError("`search` names exactly one field")
+        return self
+
+
+class Requirement(_Model):
+    """A check the source record must pass; failing it sends the record to the dead letters."""
+
+    check: Expression
+    message: Template
+
+    @field_validator("check", mode="before")
+    @classmethod
+    def _check(cls, value: Any) -> Expression | None:
+        return _expression(value)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> Template:
+        return compile_template(str(value))
+
+
 class Step(_Model):
     name: str
     target: Endpoint
@@ -74,6 +126,16 @@ class Step(_Model):
     update_fields: tuple[str, ...] | None = Field(
         None, description="When updating, write only these fields (default: all)"
     )
+    associate: dict[str, Template] = Field(
+        default_factory=dict,
+        description="After the write, associate the record with these (object → id), where the "
+        "provider keeps associations apart from fields (HubSpot)",
+    )
+
+    @field_validator("associate", mode="before")
+    @classmethod
+    def _associate(cls, value: Any) -> dict[str, Template]:
+        return _templates(value) or {}
 
     @field_validator("when", mode="before")
     @classmethod
@@ -92,7 +154,11 @@ class Flow(_Model):
     name: str
     source: Endpoint
     trigger: Trigger = Trigger()
-    when: Expression | None = Field(None, description="Skip source records for which this is false")
+    when: Expression | None = Field(
+        None, description="Skip source records for which this is false (sees the record and options)"
+    )
+    lookups: dict[str, Lookup] = Field(default_factory=dict)
+    require: tuple[Requirement, ...] = ()
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @field_validator("when", mode="before")
@@ -123,6 +189,30 @@ class Recipe(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
     flows: tuple[Flow, ...] = Field(min_length=1)
     conflict: Conflict = Conflict()
+
+    @model_validator(mode="after")
+    def _steps_name_their_links(self) -> Recipe:
+        """The ID map knows a step by its name and source record: two flows reading the same object must
+        name their steps apart, or one would take the other's target for its own."""
+        seen: dict[tuple[str, str, str], str] = {}
+        for flow in self.flows:
+            for step in flow.steps:
+                key = (flow.source.connection, flow.source.object, step.name)
+                if key in seen and seen[key] != flow.name:
+                    raise ValueError(
+                        f"flows {seen[key]} and {flow.name} both read {flow.source.object} and both have a "
+                        f"step {step.name!r}: give one of them another name"
+                    )
+                seen[key] = flow.name
+        return self
+
+
+def _templates(value: Any) -> dict[str, Template] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of names to values")
+    return {str(k): compile_template(str(v)) for k, v in value.items()}
 
 
 def _expression(value: Any) -> Expression | None:
@@ -187,6 +277,8 @@ def _roles(recipe: Recipe) -> list[tuple[tuple[int | str, ...], str]]:
     found: list[tuple[tuple[int | str, ...], str]] = []
     for f, flow in enumerate(recipe.flows):
         found.append((("flows", f, "source", "connection"), flow.source.connection))
+        for name, lookup in flow.lookups.items():
+            found.append((("flows", f, "lookups", name, "connection"), lookup.connection))
         for s, step in enumerate(flow.steps):
             found.append((("flows", f, "steps", s, "target", "connection"), step.target.connection))
     return found

@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 
 from isao.connectors.base import paginate
 from isao.db.models import IdLink, RecipeBinding
-from isao.sync import bindings, idmap
+from isao.errors import Invalid
+from isao.sync import bindings, idmap, lookups
 from isao.sync.engine import Engine, Planned
 from isao.sync.recipe import Flow, Recipe
 
@@ -50,6 +51,11 @@ def reconcile(
         context: dict[str, Any] = {**options, "options": options, "steps": {}}
         if flow.when is not None and not flow.when(record, context):
             continue
+        try:
+            lookups.read(flow, binding.connections, engine.client, record, context, source_id)
+            lookups.check(flow, record, context)
+        except Invalid:  # the flow refuses this record (its dead letter says why): nothing to compare
+            continue
         for step in flow.steps:
             if step.when is not None and not step.when(record, context):
                 continue
@@ -65,11 +71,13 @@ def reconcile(
         drifts = [_compare(planned) for planned in candidates]
         planned, drift = candidates[-1], None if None in drifts else drifts[-1]
         if drift is not None and repair:
-            target_id, _ = engine.write(None, binding, planned)
+            target_id, _, version = engine.write(recipe, flow, planned)
             drift.target_id, drift.repaired = target_id, True
-            engine.link(None, binding, planned, target_id)
-        elif drift is None and planned.target_id is not None and planned.last_hash is None:
-            engine.link(None, binding, planned, planned.target_id)  # found by key and in step: remember it
+            engine.link(None, binding, planned, target_id, version)
+        elif drift is None and planned.target_id is not None and planned.last is None:
+            engine.link(
+                None, binding, planned, planned.target_id, None
+            )  # found by key and in step: remember it
         if drift is not None:
             yield Drift(**{**drift.__dict__, "flow": flow.name})
     yield from _orphans(engine, binding, flow, seen, repair)

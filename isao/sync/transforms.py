@@ -66,7 +66,8 @@ def number(value: Any) -> Decimal | None:
         raise ValueError(f"{value!r} is not a number") from None
 
 
-def _datetime(value: Any) -> datetime | None:
+def timestamp(value: Any) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 text (with ``Z`` or an offset), epoch seconds or milliseconds."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -82,13 +83,13 @@ def _datetime(value: Any) -> datetime | None:
 
 def date_(value: Any, fmt: str = "%Y-%m-%d") -> str | None:
     """A date or timestamp (ISO 8601 or epoch) formatted: ``date(date_created_gmt)`` → ``2026-11-23``."""
-    parsed = _datetime(value)
+    parsed = timestamp(value)
     return parsed.strftime(fmt) if parsed else None
 
 
 def iso(value: Any) -> str | None:
     """ISO 8601 in UTC with milliseconds and ``Z``, as ISAO's API writes dates."""
-    parsed = _datetime(value)
+    parsed = timestamp(value)
     if parsed is None:
         return None
     return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -96,13 +97,13 @@ def iso(value: Any) -> str | None:
 
 def epoch_ms(value: Any) -> int | None:
     """Milliseconds since the epoch (HubSpot date properties)."""
-    parsed = _datetime(value)
+    parsed = timestamp(value)
     return int(parsed.timestamp() * 1000) if parsed else None
 
 
 def days_after(value: Any, days: int, fmt: str = "%Y-%m-%d") -> str | None:
     """``days_after(date_created_gmt, 30)``: an expected closing date."""
-    parsed = _datetime(value)
+    parsed = timestamp(value)
     return (parsed + timedelta(days=int(days))).strftime(fmt) if parsed else None
 
 
@@ -130,9 +131,74 @@ def items_list(items: Iterable[dict[str, Any]] | None) -> str:
     )
 
 
+def _path(item: Any, key: str) -> Any:
+    for part in key.split("."):
+        item = item.get(part) if isinstance(item, dict) else None
+    return item
+
+
 def pluck(items: Iterable[dict[str, Any]] | None, key: str) -> list[Any]:
-    """``pluck(line_items, "sku")`` → the SKUs."""
-    return [item.get(key) for item in items or [] if isinstance(item, dict)]
+    """``pluck(line_items, "sku")`` → the SKUs; the key may be a path (``properties.hs_sku``)."""
+    return [_path(item, key) for item in items or [] if isinstance(item, dict)]
+
+
+def where(items: Iterable[dict[str, Any]] | None, key: str, *values: Any) -> list[dict[str, Any]]:
+    """The items whose ``key`` is one of ``values``: ``where(lookups.orders, "status", "completed")``."""
+    wanted = {str(v) for v in values}
+    return [item for item in items or [] if isinstance(item, dict) and str(_path(item, key)) in wanted]
+
+
+def pick(items: Iterable[dict[str, Any]] | None, *keys: str) -> list[dict[str, Any]]:
+    """Each item cut down to ``keys``: ``pick(lines, "product_id", "quantity")`` for a shop's line items."""
+    return [{k: item.get(k) for k in keys} for item in items or [] if isinstance(item, dict)]
+
+
+def hours_ago(hours: Any, fmt: str = "%Y-%m-%dT%H:%M:%S") -> str:
+    """The UTC time ``hours`` ago: ``before: "{hours_ago(abandoned_after_hours)}"``."""
+    return (datetime.now(UTC) - timedelta(hours=float(hours))).strftime(fmt)
+
+
+def order_lines(
+    items: Iterable[dict[str, Any]] | None, products: Iterable[dict[str, Any]] | None,
+    sku: str = "properties.hs_sku", quantity: str = "properties.quantity", price: str = "properties.price",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """A CRM's line items matched by SKU to a shop's products: ``{sku, quantity, price, product_id,
+    product_price, stock}`` each (``product_id`` None when no product has the SKU; ``stock`` None when the
+    shop does not count it). The checks ``unavailable`` and ``repriced`` read these."""
+    by_sku = {str(p.get("sku")): p for p in products or [] if isinstance(p, dict) and p.get("sku")}
+    lines = []
+    for item in items or []:
+        code = str(_path(item, sku) or "")
+        product = by_sku.get(code) or {}
+        counted = product.get("manage_stock") and product.get("stock_quantity") is not None
+        lines.append({
+            "sku": code, "quantity": integer(_path(item, quantity)) or 1, "price": number(_path(item, price)),
+            "product_id": product.get("id"), "product_price": number(product.get("price")),
+            "stock": integer(product.get("stock_quantity")) if counted else None,
+            "in_stock": product.get("stock_status", "instock") != "outofstock",
+        })  # fmt: skip
+    return lines
+
+
+def unavailable(lines: Iterable[dict[str, Any]] | None) -> list[str]:
+    """``["MUG-9 (no such product)", "MUG-1 (3 wanted, 1 in stock)"]``: lines a shop cannot fill."""
+    problems = []
+    for line in lines or []:
+        if line.get("product_id") is None:
+            problems.append(f"{line.get('sku') or '(no SKU)'} (no such product)")
+        elif not line.get("in_stock") or (line.get("stock") is not None and line["stock"] < line["quantity"]):
+            problems.append(f"{line['sku']} ({line['quantity']} wanted, {line.get('stock') or 0} in stock)")
+    return problems
+
+
+def repriced(lines: Iterable[dict[str, Any]] | None) -> list[str]:
+    """Lines whose price differs from the shop's: ``["MUG-1 (deal 9.00, shop 12.00)"]``."""
+    return [
+        f"{line['sku']} (deal {line['price']}, shop {line['product_price']})"
+        for line in lines or []
+        if line.get("product_id") is not None and None not in (line.get("price"), line.get("product_price"))
+        and line["price"] != line["product_price"]
+    ]  # fmt: skip
 
 
 def total(values: Iterable[Any] | None) -> Decimal:
@@ -179,6 +245,12 @@ REGISTRY: dict[str, Callable[..., Any]] = {
     "items_summary": items_summary,
     "items_list": items_list,
     "pluck": pluck,
+    "where": where,
+    "pick": pick,
+    "hours_ago": hours_ago,
+    "order_lines": order_lines,
+    "unavailable": unavailable,
+    "repriced": repriced,
     "sum": total,
     "count": count,
     "lower": lower,

@@ -8,9 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from isao.connectors.base import RecordApi
 from isao.db.models import InboundEvent, RecipeBinding, SyncCursor
+from isao.errors import Invalid
 from isao.queue import jobs
 from isao.queue.worker import JobContext
+from isao.sync import bindings
 from isao.sync.engine import RECORD, Engine
 from isao.sync.recipe import Flow, Recipe
 from isao.timeutil import utcnow
@@ -75,6 +78,8 @@ class Triggers:
         recipe = self.engine.recipe(binding.recipe)
         flow = next(f for f in recipe.flows if f.name == payload["flow"])
         client = self.engine.client(binding.connections[flow.source.connection])
+        if flow.trigger.scan is not None:
+            return self._scan(ctx, binding, recipe, flow, client, payload)
         page_cursor = payload.get("page")
         enqueued = 0
         newest = since
@@ -96,6 +101,37 @@ class Triggers:
                 return {"enqueued": enqueued, "cursor": newest}
             page_cursor = page.cursor
         with ctx.transaction() as session:  # more to read: the next poll job takes over from here
+            jobs.enqueue(session, "sync.poll", payload | {"page": page_cursor}, company_id=binding.company_id)
+        return {"enqueued": enqueued, "continued_at": page_cursor}
+
+    def _scan(
+        self, ctx: JobContext, binding: RecipeBinding, recipe: Recipe, flow: Flow, client: RecordApi,
+        payload: dict[str, Any],
+    ) -> dict[str, Any]:  # fmt: skip
+        """A scan trigger's poll: every record matching the filters, whatever its age; the dedupe key holds
+        the record's version, so one left unchanged since the last scan is not run again."""
+        list_matching = getattr(client, "list_matching", None)
+        if list_matching is None:
+            raise Invalid(f"flow {flow.name}: {flow.source.connection} cannot list by filters (scan)")
+        options = bindings.options(recipe, binding)
+        assert flow.trigger.scan is not None
+        filters = {name: template({}, options) for name, template in flow.trigger.scan.items()}
+        page_cursor, enqueued = payload.get("page"), 0
+        for _ in range(POLL_PAGES):
+            page = list_matching(flow.source.object, filters, page_cursor)
+            rows = [
+                _job(binding, flow, client.record_id(r), r,
+                     f"sync:{binding.id}:{flow.name}:{client.record_id(r)}:{client.modified_at(r)}")
+                for r in page.records
+            ]  # fmt: skip
+            with ctx.db.write() as session:
+                jobs.enqueue_unique(session, rows)
+            enqueued += len(rows)
+            ctx.heartbeat()
+            if page.cursor is None:
+                return {"enqueued": enqueued, "filters": filters}
+            page_cursor = page.cursor
+        with ctx.transaction() as session:
             jobs.enqueue(session, "sync.poll", payload | {"page": page_cursor}, company_id=binding.company_id)
         return {"enqueued": enqueued, "continued_at": page_cursor}
 

@@ -1,4 +1,4 @@
-"""sync locks: one job at a time per source record
+"""sync locks (one job at a time per source record) and the version of each ID-map target
 
 Revision ID: 0004
 Revises: 0003
@@ -26,7 +26,11 @@ def upgrade() -> None:
         sa.Column("acquired_at", isao.db.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+    with op.batch_alter_table("id_links", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("target_version", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("id_links", schema=None) as batch_op:
+        batch_op.drop_column("target_version")
     op.drop_table("sync_locks")
