@@ -17,6 +17,10 @@ EVENTS_DUPLICATE = Counter(
     "isao_events_duplicate_total", "Inbound webhooks dropped as duplicates", ["provider"]
 )
 EVENTS_REJECTED = Counter("isao_events_rejected_total", "Inbound webhooks refused", ["provider", "reason"])
+SYNC_STEPS = Counter(
+    "isao_sync_steps_total", "Recipe steps run, by outcome (created, updated, unchanged, echo…)",
+    ["recipe", "flow", "action"],
+)  # fmt: skip
 JOBS = Counter("isao_jobs_total", "Job attempts by outcome (done, retried, dead)", ["kind", "outcome"])
 JOB_DURATION = Histogram("isao_job_duration_seconds", "Time a handler ran", ["kind"])
 JOB_LATENCY = Histogram(

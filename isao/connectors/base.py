@@ -105,6 +105,8 @@ class Change:
     """Epoch seconds of the change at the provider, when known."""
     fields: tuple[str, ...] = ()
     """The properties the provider says changed (HubSpot ``propertyName``, Zoho ``affected_fields``)."""
+    topic: str | None = None
+    """The change's own topic when one delivery mixes several (HubSpot batches); else the delivery's."""
 
 
 @dataclass

@@ -776,6 +776,7 @@ class Client(ApiClient):
                     action=action,
                     occurred_at=float(occurred) / 1000 if isinstance(occurred, int | float) else None,
                     fields=(str(property_name),) if name == "propertyChange" and property_name else (),
+                    topic=kind,
                 )
             )
         return changes

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import structlog
 
-from isao import connections
+from isao import connections, metrics
 from isao.connectors.base import RecordApi
 from isao.db import Database
 from isao.db.models import RecipeBinding
@@ -161,6 +161,9 @@ class Engine:
         if ctx is not None and not ctx.done and not dry_run:
             with ctx.transaction():
                 pass
+        if not dry_run:
+            for result in results:
+                metrics.SYNC_STEPS.labels(recipe.name, flow.name, result.action).inc()
         return results
 
     def plan(
@@ -206,7 +209,7 @@ class Engine:
             action = "conflict"
         else:
             target_id, action, version = self.write(recipe, flow, planned)
-            self._associate(planned, target_id, record, context)
+            version = self._associate(planned, target_id, record, context) or version
         if not dry_run and target_id is not None and action not in ("unchanged", "conflict"):
             self.link(ctx, binding, planned, target_id, version)
         log.info("sync.step", step=step.name, source=source.id, target=target_id, action=action)
@@ -251,18 +254,21 @@ class Engine:
 
     def _associate(
         self, planned: Planned, target_id: str, record: dict[str, Any], context: dict[str, Any]
-    ) -> None:
-        """The step's ``associate`` list, for providers that keep associations apart from fields."""
-        step = planned.step
+    ) -> str | None:
+        """The step's ``associate`` list, for providers that keep associations apart from fields; returns
+        the target's version after them (an association may move it), so the echo check stays exact."""
+        step, client = planned.step, planned.client
         if not step.associate:
-            return
-        associate = getattr(planned.client, "associate", None)
+            return None
+        associate = getattr(client, "associate", None)
         if associate is None:
             raise Invalid(f"step {step.name}: {step.target.connection} keeps no associations")
         for other_object, template in step.associate.items():
             other_id = template(record, context)
             if other_id not in (None, ""):
                 associate(step.target.object, target_id, other_object, str(other_id))
+        current = client.get(step.target.object, target_id)
+        return twoway.version(client, current) if current else None
 
     def link(
         self,

@@ -28,7 +28,7 @@ def _value(spec: Any, record: Values, context: Values) -> Any:
         return spec(record, context)
     if isinstance(spec, ValueMap):
         key = spec.source(record, context)
-        return spec.map.get(str(key) if key is not None else "", spec.default)
+        return _value(spec.map.get(str(key) if key is not None else "", spec.default), record, context)
     if isinstance(spec, dict):
         nested = evaluate(spec, record, context)
         return nested or None

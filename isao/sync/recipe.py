@@ -66,6 +66,19 @@ class ValueMap(_Model):
     def _compile(cls, value: Any) -> Template:
         return compile_template(str(value))
 
+    @field_validator("map", mode="before")
+    @classmethod
+    def _values(cls, value: Any) -> dict[str, Any]:
+        """Mapped-to values are templates too: ``completed: "{paid_stage}"`` reads a recipe option."""
+        if not isinstance(value, dict):
+            raise ValueError("map: expected a mapping of source values to destination values")
+        return {str(k): compile_mapping(v) for k, v in value.items()}
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _default(cls, value: Any) -> Any:
+        return compile_mapping(value)
+
 
 Mapping = dict[str, Any]
 """Field → template string, literal, ``ValueMap``, nested mapping or list; compiled by ``compile_mapping``."""

@@ -29,8 +29,10 @@ def last_name(full: str | None) -> str | None:
 
 
 def join(*parts: Any, sep: str = " ") -> str:
-    """The non-empty parts joined: ``join(first_name, last_name)``."""
-    return sep.join(str(part).strip() for part in parts if part not in (None, "") and str(part).strip())
+    """The non-empty parts joined: ``join(first_name, last_name)``; a list joins its items
+    (``join(pluck(items, "sku"), sep=",")``)."""
+    flat = [item for part in parts for item in (part if isinstance(part, list | tuple) else [part])]
+    return sep.join(str(part).strip() for part in flat if part not in (None, "") and str(part).strip())
 
 
 def e164(phone: str | None, region: str | None = None, default_region: str = "FR") -> str | None:

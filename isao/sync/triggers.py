@@ -52,10 +52,10 @@ class Triggers:
         """An inbound webhook → ``sync.record`` jobs for the flows it triggers."""
         rows = []
         for binding, _recipe, flow in _sources(self.engine, ctx, event.connection_id):
-            if event.topic not in flow.trigger.webhook:
-                continue
             client = self.engine.client(event.connection_id)
             for change in client.parse_webhook(event.headers, event.body):
+                if (change.topic or event.topic) not in flow.trigger.webhook:
+                    continue
                 if change.object != flow.source.object or change.action == "deleted":
                     continue
                 key = f"sync:{event.id}:{binding.id}:{flow.name}:{change.id}"

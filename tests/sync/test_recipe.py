@@ -52,7 +52,7 @@ def test_a_recipe_loads_with_its_mappings_compiled() -> None:
     assert (contact.match.id_map, contact.match.key, contact.action) == (True, "Email", "upsert")
     assert deal.action == "create"
     stage = deal.fields["Stage"]
-    assert isinstance(stage, ValueMap) and stage.map == {"completed": "Closed Won"}
+    assert isinstance(stage, ValueMap) and stage.map["completed"]({}) == "Closed Won"
     assert isinstance(deal.fields["Contact_Name"]["id"], Template)
     assert deal.fields["Probability"] == 50
 
