@@ -19,6 +19,7 @@ from isao.queue import jobs, scheduler
 from isao.queue.registry import Registry
 from isao.queue.retry import RetryPolicy
 from isao.queue.worker import JobContext, Worker, WorkerPool
+from isao.sync.batch import BATCH, Batcher
 from isao.sync.bindings import POLL
 from isao.sync.engine import RECORD, Engine
 from isao.sync.triggers import Triggers
@@ -46,6 +47,7 @@ class Runtime:
         self.engine = Engine(self.db, self.settings.recipes_dir)
         triggers = Triggers(self.engine)
         self.registry.register(RECORD, self.engine.handle)
+        self.registry.register(BATCH, Batcher(self.engine).handle)
         self.registry.register(POLL, triggers.poll)
         self.inbox.routers.append(triggers.route)
         for module in self.settings.plugins:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from isao.cli import admin, connections, queue, sandbox, sync
+from isao.cli import admin, connections, demo, queue, sandbox, sync
 from isao.cli.common import console
 from isao.config import get_settings
 from isao.crm import companies, keys
@@ -27,6 +27,7 @@ app.add_typer(sync.sync_app, name="sync")
 app.command("reconcile")(sync.reconcile_command)
 app.add_typer(db_app, name="db")
 app.command("worker")(queue.worker)
+app.command("demo")(demo.demo)
 
 DEMO_COMPANY = "Demo Company"
 

@@ -139,6 +139,9 @@ def run(
     limit: Annotated[int, typer.Option(help="Records a dry run looks at")] = 20,
     workers: Annotated[int, typer.Option(help="Worker threads working the jobs in this process")] = 4,
     restart: Annotated[bool, typer.Option(help="Start the backfill over instead of resuming it")] = False,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Backfill pages of 100 through the destination's batch endpoints")
+    ] = False,
 ) -> None:
     """Run a recipe now. Without --backfill or --since, one incremental poll from the stored cursor.
     A backfill resumes where an interrupted one stopped; jobs run here (and in any other worker)."""
@@ -156,7 +159,7 @@ def run(
             if dry_run:
                 _dry_run(runtime, binding, recipe, flow, since, limit)
             elif backfill_all or since:
-                _backfill(runtime, binding, flow, since, workers, restart)
+                _backfill(runtime, binding, flow, since, workers, restart, batch)
             else:
                 _poll(runtime, binding, flow, workers)
     except IsaoError as exc:
@@ -191,8 +194,9 @@ def _dry_run(
 
 
 def _backfill(
-    runtime: Runtime, binding: RecipeBinding, flow: Flow, since: str | None, workers: int, restart: bool
-) -> None:
+    runtime: Runtime, binding: RecipeBinding, flow: Flow, since: str | None, workers: int, restart: bool,
+    batch: bool = False,
+) -> None:  # fmt: skip
     run = backfill.start(runtime.db, binding, flow, since, restart=restart)
     if run.cursor:
         console.print(
@@ -207,7 +211,7 @@ def _backfill(
             reading = progress.add_task(f"{flow.name}: reading", total=None)
             working = progress.add_task(f"{flow.name}: synced", total=None)
             enqueued = run.counts.get("enqueued", 0)
-            for step in backfill.pages(runtime.engine, binding, flow, run):
+            for step in backfill.pages(runtime.engine, binding, flow, run, batch=batch):
                 enqueued = step.enqueued
                 progress.update(reading, completed=step.pages, description=f"{flow.name}: pages read")
                 _show(progress, working, runtime, run.id, enqueued)

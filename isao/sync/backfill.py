@@ -1,11 +1,16 @@
 """Reading a flow's source from the start (or from ``since``) into ``sync.record`` jobs, page by page,
 resumable: each page's jobs and the run's position commit together, so an interrupted backfill continues
-from the page after the last one committed and enqueues nothing twice."""
+from the page after the last one committed and enqueues nothing twice.
+
+With ``batch``, each page becomes one ``sync.batch`` job (``isao.sync.batch``) instead of a job per record;
+the run's counts and ``outcome`` are still per record."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,6 +18,7 @@ from isao.db import Database
 from isao.db.models import Job, RecipeBinding, SyncRun
 from isao.ids import new_id
 from isao.queue import jobs
+from isao.sync import batch as batches
 from isao.sync.engine import RECORD, Engine
 from isao.sync.recipe import Flow
 from isao.timeutil import utcnow
@@ -57,21 +63,31 @@ def start(
         return run
 
 
-def pages(engine: Engine, binding: RecipeBinding, flow: Flow, run: SyncRun) -> Iterator[Progress]:
-    """Read and enqueue page after page; yields after each committed page."""
+def pages(
+    engine: Engine, binding: RecipeBinding, flow: Flow, run: SyncRun, *, batch: bool = False
+) -> Iterator[Progress]:
+    """Read and enqueue page after page (as one ``sync.batch`` job each with ``batch``); yields after each
+    committed page."""
     client = engine.client(binding.connections[flow.source.connection])
     since = run.report.get("since")
     cursor = run.cursor
     counts = dict(run.counts)
     while True:
-        page = client.list_changed(flow.source.object, since=since, cursor=cursor)
+        page = client.list_changed(flow.source.object, since=since, cursor=cursor, limit=batches.PAGE)
+        number = counts["pages"] + 1
         rows = []
-        for record in page.records:
-            record_id = client.record_id(record)
-            payload = {"binding_id": binding.id, "flow": flow.name, "id": record_id, "data": record}
-            key = f"sync:{run.id}:{record_id}"
-            rows.append(jobs.values(RECORD, payload, company_id=binding.company_id, dedupe_key=key))
-        counts = {"pages": counts["pages"] + 1, "enqueued": counts["enqueued"] + len(rows)}
+        if batch and page.records:
+            whole: dict[str, Any] = {"binding_id": binding.id, "flow": flow.name, "run": run.id,
+                                     "records": page.records}  # fmt: skip
+            key = batches.page_key(run.id, number, len(page.records))
+            rows.append(jobs.values(batches.BATCH, whole, company_id=binding.company_id, dedupe_key=key))
+        elif not batch:
+            for record in page.records:
+                record_id = client.record_id(record)
+                payload = {"binding_id": binding.id, "flow": flow.name, "id": record_id, "data": record}
+                key = f"sync:{run.id}:{record_id}"
+                rows.append(jobs.values(RECORD, payload, company_id=binding.company_id, dedupe_key=key))
+        counts = {"pages": number, "enqueued": counts["enqueued"] + len(page.records)}
         finished = page.cursor is None or page.cursor == cursor
         with engine.db.write() as session:
             jobs.enqueue_unique(session, rows)
@@ -94,11 +110,28 @@ def interrupt(db: Database, run_id: str) -> None:
 
 
 def outcome(db: Database, run_id: str) -> dict[str, int]:
-    """How many of the run's jobs are in each state (``queued``, ``running``, ``done``, ``dead``…)."""
-    with db.read() as session:
-        rows = session.execute(
-            select(Job.status, func.count())
-            .where(Job.kind == RECORD, Job.dedupe_key.startswith(f"sync:{run_id}:"))
-            .group_by(Job.status)
+    """How many of the run's records are in each state (``queued``, ``running``, ``done``, ``dead``…).
+
+    A record job counts one; a batch job counts its records, less those it handed to jobs of their own
+    when it was done (those count by their own job's state)."""
+    prefix = f"sync:{run_id}:"
+    handed = Job.dedupe_key.startswith(batches.handoff_prefix(run_id), autoescape=True)
+    with db.read() as session:  # batches first: one finishing in between shows its hand-offs as waiting
+        pages = session.execute(
+            select(Job.status, Job.dedupe_key).where(
+                Job.kind == batches.BATCH, Job.dedupe_key.startswith(prefix, autoescape=True)
+            )
         ).all()
-    return {str(status): int(count) for status, count in rows}
+        records = session.execute(
+            select(Job.status, handed, func.count())
+            .where(Job.kind == RECORD, Job.dedupe_key.startswith(prefix, autoescape=True))
+            .group_by(Job.status, handed)
+        ).all()
+    states: Counter[str] = Counter()
+    for status, handoff, count in records:
+        states[str(status)] += int(count)
+        if handoff:
+            states[jobs.DONE] -= int(count)
+    for status, key in pages:
+        states[str(status)] += batches.records_of(str(key))
+    return {status: count for status, count in states.items() if count}
