@@ -38,8 +38,8 @@ from isao.errors import Conflict, Invalid, NotFound
 from isao.queue import jobs
 from isao.queue.jobs import Claimed, LeaseLost
 from isao.queue.worker import JobContext
-from isao.sync import bindings, idmap, locks, lookups, twoway
-from isao.sync.engine import RECORD, Engine, StepResult
+from isao.sync import idmap, locks, lookups, twoway
+from isao.sync.engine import RECORD, Engine, StepResult, flow_context
 from isao.sync.expressions import Expression
 from isao.sync.mapping import evaluate, to_wire
 from isao.sync.recipe import Flow, Recipe, Step
@@ -144,20 +144,14 @@ class Batcher:
 
     def handle(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         """``sync.batch``: ``{"binding_id", "flow", "records": [...], "run"?}``."""
-        with ctx.db.read() as session:
-            binding = session.get(RecipeBinding, payload["binding_id"])
-            if binding is None or not binding.enabled:
-                return {"skipped": "recipe disabled or removed"}
-            session.expunge(binding)
-        recipe = self.engine.recipe(binding.recipe)
-        flow = next((f for f in recipe.flows if f.name == payload["flow"]), None)
-        if flow is None:
-            return {"skipped": f"recipe {recipe.name} has no flow {payload['flow']!r} any more"}
+        resolved = self.engine.resolve(payload)
+        if isinstance(resolved, str):
+            return {"skipped": resolved}
+        binding, recipe, flow = resolved
         source_client = self.engine.client(binding.connections[flow.source.connection])
-        options = bindings.options(recipe, binding)
         records = {source_client.record_id(record): record for record in payload["records"]}  # once each
-        page = [Item(r, i, {**options, "options": options, "steps": {}}) for i, r in records.items()]
-        keys = {item.id: f"{binding.id}:{flow.name}:{item.id}" for item in page}
+        page = [Item(r, i, flow_context(recipe, binding)) for i, r in records.items()]
+        keys = {item.id: locks.key(binding.id, flow.name, item.id) for item in page}
         held = _lock_all(ctx.db, list(keys.values()), ctx.job)
         prefix = handoff_prefix(payload["run"]) if payload.get("run") else f"{BATCH}:"
         try:
@@ -411,7 +405,7 @@ class Batcher:
         for item in items:
             source = idmap.Source(binding.id, step.name, source_connection, flow.source.object, item.id)
             try:
-                result = self.engine._step(
+                result = self.engine.step(
                     None, binding, recipe, flow, step, source, item.record, item.context, item.stamp, False
                 )
             except (LeaseLost, KeyboardInterrupt):

@@ -59,6 +59,13 @@ class Planned:
         return self.target_id is not None and self.last is not None and self.last.content_hash == self.digest
 
 
+def flow_context(recipe: Recipe, binding: RecipeBinding) -> dict[str, Any]:
+    """What a flow's expressions see besides the record: the options by name and as ``options``, and
+    ``steps`` (filled in as each step writes)."""
+    options = bindings.options(recipe, binding)
+    return {**options, "options": options, "steps": {}}
+
+
 @dataclass
 class Engine:
     db: Database
@@ -93,18 +100,26 @@ class Engine:
 
     # --- the job ---
 
-    def handle(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-        """``sync.record``: ``{"binding_id", "flow", "id", "data"?}``."""
-        with ctx.db.read() as session:
+    def resolve(self, payload: dict[str, Any]) -> tuple[RecipeBinding, Recipe, Flow] | str:
+        """The enabled binding, its recipe and the flow a sync job names, or why the job has nothing to do."""
+        with self.db.read() as session:
             binding = session.get(RecipeBinding, payload["binding_id"])
             if binding is None or not binding.enabled:
-                return {"skipped": "recipe disabled or removed"}
+                return "recipe disabled or removed"
             session.expunge(binding)
         recipe = self.recipe(binding.recipe)
         flow = next((f for f in recipe.flows if f.name == payload["flow"]), None)
         if flow is None:
-            return {"skipped": f"recipe {recipe.name} has no flow {payload['flow']!r} any more"}
-        key = f"{binding.id}:{flow.name}:{payload['id']}"
+            return f"recipe {recipe.name} has no flow {payload['flow']!r} any more"
+        return binding, recipe, flow
+
+    def handle(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        """``sync.record``: ``{"binding_id", "flow", "id", "data"?}``."""
+        resolved = self.resolve(payload)
+        if isinstance(resolved, str):
+            return {"skipped": resolved}
+        binding, recipe, flow = resolved
+        key = locks.key(binding.id, flow.name, payload["id"])
         if not locks.acquire(ctx.db, key, ctx.job):
             raise Busy(f"another job is syncing {flow.source.object} {payload['id']}", retry_after=1)
         try:
@@ -122,8 +137,7 @@ class Engine:
         self, ctx: JobContext | None, binding: RecipeBinding, recipe: Recipe, flow: Flow,
         record: dict[str, Any], *, dry_run: bool = False,
     ) -> list[StepResult]:  # fmt: skip
-        options = bindings.options(recipe, binding)
-        context: dict[str, Any] = {**options, "options": options, "steps": {}}
+        context = flow_context(recipe, binding)
         if flow.when is not None and not flow.when(record, context):
             return [StepResult(step.name, "skipped") for step in flow.steps]
         source_connection = binding.connections[flow.source.connection]
@@ -144,7 +158,7 @@ class Engine:
             for index, step in enumerate(flow.steps):
                 last = index == len(flow.steps) - 1
                 source = idmap.Source(binding.id, step.name, source_connection, flow.source.object, source_id)
-                result = self._step(
+                result = self.step(
                     ctx if last else None,
                     binding,
                     recipe,
@@ -189,7 +203,7 @@ class Engine:
             target_id = client.record_id(found[0]) if found else None
         return Planned(step, source, connection, client, fields, idmap.content_hash(fields), target_id, last)
 
-    def _step(
+    def step(
         self, ctx: JobContext | None, binding: RecipeBinding, recipe: Recipe, flow: Flow, step: Step,
         source: idmap.Source, record: dict[str, Any], context: dict[str, Any], stamp: str | None,
         dry_run: bool,

@@ -17,6 +17,10 @@ from isao.queue.jobs import Claimed
 from isao.timeutil import utcnow
 
 
+def key(binding_id: str, flow: str, source_id: str) -> str:
+    return f"{binding_id}:{flow}:{source_id}"
+
+
 def acquire(db: Database, key: str, job: Claimed) -> bool:
     """Take ``key`` for ``job``'s current attempt; False while another running attempt holds it."""
     with db.write() as session:

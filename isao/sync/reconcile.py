@@ -15,8 +15,8 @@ from sqlalchemy import delete, select
 from isao.connectors.base import paginate
 from isao.db.models import IdLink, RecipeBinding
 from isao.errors import Invalid
-from isao.sync import bindings, idmap, lookups
-from isao.sync.engine import Engine, Planned
+from isao.sync import idmap, lookups
+from isao.sync.engine import Engine, Planned, flow_context
 from isao.sync.recipe import Flow, Recipe
 
 
@@ -41,14 +41,13 @@ def reconcile(
     some order, and each result is as right as the others)."""
     source_connection = binding.connections[flow.source.connection]
     source_client = engine.client(source_connection)
-    options = bindings.options(recipe, binding)
     latest: dict[tuple[str, str], tuple[str, list[Planned]]] = {}
     seen: set[str] = set()
     for record in _all(engine, binding, flow):
         source_id = source_client.record_id(record)
         seen.add(source_id)
         modified = source_client.modified_at(record)
-        context: dict[str, Any] = {**options, "options": options, "steps": {}}
+        context = flow_context(recipe, binding)
         if flow.when is not None and not flow.when(record, context):
             continue
         try:
