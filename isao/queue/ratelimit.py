@@ -28,7 +28,11 @@ HORIZON = 0.1
 """Seconds of tokens a process reserves in one transaction (one token per transaction below 20/s)."""
 MAX_RESERVED = 50
 
+STEP_BACK = 1.0
+"""A clock that went back further than this (an NTP step, a test's fake clock) voids the tokens reserved."""
+
 _reserved: dict[tuple[str, str], deque[float]] = {}
+_reserved_at: dict[tuple[str, str], float] = {}
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -55,10 +59,13 @@ def _local(db: Database, key: str, rate: float, burst: float, now: float, size: 
         lock = _locks.setdefault(slot, threading.Lock())
         due = _reserved.setdefault(slot, deque())
     with lock:
+        if now < _reserved_at.get(slot, now) - STEP_BACK:
+            due.clear()  # reserved on a clock that has since gone back: their due times are not ours
         while due and due[0] < now - 1 / rate:
             due.popleft()  # came due a token's time ago and nobody took it: gone, as a full bucket's overflow
         if not due:
             due.extend(_charged(db, key, rate, burst, now, size))
+            _reserved_at[slot] = now
         return due.popleft()
 
 

@@ -24,8 +24,8 @@ from isao.connectors.base import MemoryCredentials
 from isao.connectors.woocommerce import Client as WooClient
 from isao.crm import companies
 from isao.db import Database
-from isao.db.models import IdLink, Job, RateBucket, RecipeBinding, Schedule, SyncConflict
-from isao.queue import jobs, ratelimit
+from isao.db.models import IdLink, Job, RecipeBinding, Schedule, SyncConflict
+from isao.queue import jobs
 from isao.queue.jobs import Claimed, LeaseLost
 from isao.queue.worker import JobContext
 from isao.runtime import Runtime
@@ -337,21 +337,3 @@ def test_the_command_line_backfills_in_batches(
     assert re.search(r"Run run_\w+: 12 synced, 0 dead\.", out), out
     assert re.search(r"orders: synced\s.*12/12", out), out
     assert len(zoho.sandbox.store.all("Deals")) == 12 and len(zoho.sandbox.store.all("Contacts")) == 4
-
-
-def test_a_fast_bucket_reserves_tokens_ahead_yet_keeps_the_ceiling_across_processes(qdb: Database) -> None:
-    """The rate ceiling the batch and per-record backfills run under: a process draws a tenth of a second
-    of a fast bucket's tokens per transaction, still one after the other at the bucket's rate."""
-    key, rate, now = f"conn:reserved-{time.monotonic_ns()}", 300.0, 1_000.0
-
-    waits = [ratelimit.acquire(qdb, key, rate, 1.0, now) for _ in range(45)]
-
-    assert waits == pytest.approx([n / rate for n in range(45)])
-    with qdb.read() as session:
-        bucket = session.get(RateBucket, key)
-        assert bucket is not None and bucket.tokens == 1 - 60, "two reservations of 30 charged"
-    mine = ratelimit._reserved.pop((qdb.url, key))  # what another process would see: none of them
-    assert ratelimit.acquire(qdb, key, rate, 1.0, now) == pytest.approx(60 / rate), "after this one's 60"
-    ratelimit._reserved[(qdb.url, key)] = mine
-    later = [ratelimit.acquire(qdb, key, rate, 1.0, now + 10) for _ in range(2)]
-    assert later == pytest.approx([0.0, 1 / rate]), "its 15 unused tokens were dropped, not burst out"
