@@ -4,10 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 which=${1:-all}
+# Two processes per pass (pytest-xdist), a file's tests kept together: the suite waits on subprocesses and
+# sockets as much as it computes, and CI has a 20-minute budget.
+WORKERS=${ISAO_TEST_WORKERS:-2}
 
 run_pytest() {
     local rc=0
-    "$VENV/bin/pytest" -q "${@}" || rc=$?
+    "$VENV/bin/pytest" -q -n "$WORKERS" --dist loadfile "${@}" || rc=$?
     if [ "$rc" -eq 5 ]; then
         echo "pytest collected no tests: that is a failure here" >&2
         exit 1

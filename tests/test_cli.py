@@ -1,4 +1,5 @@
-"""The administrative CLI, run as a user would (a subprocess with its own environment)."""
+"""The administrative CLI, with its own environment: in this process through Typer's runner, and as the
+console script where a command serves until it is stopped."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from isao.api.app import create_app
 from isao.config import Settings
+from tests.cli import Ran, run
 from tests.conftest import serve
 from tests.sandboxes import RunningSandbox
 
@@ -29,8 +31,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     return environment
 
 
-def isao(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([ISAO, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+def isao(env: dict[str, str], *args: str, ok: bool = True) -> Ran:
+    result = run(env, *args)
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -156,6 +158,19 @@ def test_connections_to_sandboxes_are_added_shown_and_tested(
         live.faults(error_rate=1)
         failed = isao(env, "connections", "test", connection_id[0], ok=False)
         assert failed.returncode == 1 and "Transient" in failed.stdout
+
+    assert connection_id  # the last one added: Zoho CRM's
+    rotated = isao(
+        env, "connections", "set", connection_id[0], "--webhook-secret", "s1 s2", "--set", "rate_limit=50/10"
+    )
+    assert "Updated" in rotated.stdout and "rate_limit" in rotated.stdout
+    shown = isao(env, "connections", "show", connection_id[0]).stdout
+    assert "webhook_secret = ******** (encrypted)" in shown and "rate_limit = 50/10" in shown
+    assert f"base_url = {live.url}" in shown, "the other settings are kept"
+    refused = isao(env, "connections", "set", connection_id[0], "--set", "colour=blue", ok=False)
+    assert refused.returncode == 2 and "unknown settings for zohocrm: colour" in refused.stdout
+    assert isao(env, "connections", "set", connection_id[0], ok=False).returncode == 2
+    assert isao(env, "connections", "set", "conn_missing", "--set", "a=b", ok=False).returncode == 1
 
     unknown = isao(env, "connections", "add", "hubspot", "--company", "Rehearsal Ltd", "--name", "x",
                    "--set", "colour=blue", ok=False)  # fmt: skip

@@ -98,6 +98,43 @@ def list_(company: Annotated[str | None, typer.Option(help="Only this company (i
     console.print(table)
 
 
+@app.command("set")
+def set_settings(
+    connection_id: Annotated[str, typer.Argument(help="Connection id (conn_…)")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="A setting as name=value (repeat); the others are kept")
+    ] = None,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="The secret the provider signs webhooks with")
+    ] = None,
+) -> None:
+    """Change settings or rotate secrets, e.g. the webhook secret once the provider has shown it."""
+    given = pairs(set_, "--set") | ({"webhook_secret": webhook_secret} if webhook_secret else {})
+    if not given:
+        console.print("[red]Nothing to change:[/red] give --set name=value or --webhook-secret")
+        raise typer.Exit(2)
+    db = open_db()
+    with db.write() as session:
+        row = connections.get(session, connection_id)
+        if row is None:
+            console.print(f"[red]No connection {connection_id}[/red]")
+            raise typer.Exit(1)
+        try:
+            if row.provider in catalog.MODULES:
+                plain, secrets = catalog.change(row.provider, given)
+            elif set(given) == {"webhook_secret"}:
+                plain, secrets = {}, given
+            else:
+                raise ValueError(f"{row.provider} connections keep only a webhook_secret")
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        row.config = {**row.config, **plain}
+        if secrets:
+            connections.set_secrets(row, secrets)
+    console.print(f"Updated {connection_id}: {', '.join(sorted(given))}.")
+
+
 @app.command("show")
 def show(connection_id: Annotated[str, typer.Argument(help="Connection id (conn_…)")]) -> None:
     """Settings, the names of the stored secrets (never their values) and the webhook URL."""

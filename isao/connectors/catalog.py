@@ -72,16 +72,30 @@ def split(provider: str, given: dict[str, str]) -> tuple[dict[str, str], dict[st
 
     ``ValueError`` names unknown settings and required ones that are missing.
     """
+    known = _checked(provider, given)
+    values = {name: s.default for name, s in known.items() if s.default is not None} | given
+    missing = [name for name, s in known.items() if s.required and not values.get(name)]
+    if missing:
+        raise ValueError(f"missing settings for {provider}: {', '.join(missing)}")
+    return _partition(known, values)
+
+
+def change(provider: str, given: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(plain settings, secrets) of a change to some of a connection's settings: no defaults."""
+    return _partition(_checked(provider, given), given)
+
+
+def _checked(provider: str, given: dict[str, str]) -> dict[str, Setting]:
     known = {setting.name: setting for setting in settings(provider)}
     if given.get("rate_limit"):
         rate_limit(provider, given)  # refuse a malformed one now, not at the first sync
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise ValueError(f"unknown settings for {provider}: {', '.join(unknown)} (known: {', '.join(known)})")
-    values = {name: s.default for name, s in known.items() if s.default is not None} | given
-    missing = [name for name, s in known.items() if s.required and not values.get(name)]
-    if missing:
-        raise ValueError(f"missing settings for {provider}: {', '.join(missing)}")
+    return known
+
+
+def _partition(known: dict[str, Setting], values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     plain = {name: value for name, value in values.items() if not known[name].secret and value is not None}
     secret = {name: value for name, value in values.items() if known[name].secret and value is not None}
     return plain, secret

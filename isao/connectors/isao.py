@@ -50,7 +50,9 @@ def verify_webhook(
         raise SignatureInvalid("isao: missing X-Isao-Timestamp or X-Isao-Signature header")
     if not timestamp.isdigit() or abs(now - int(timestamp)) > TOLERANCE_SECONDS:
         raise SignatureInvalid(f"isao: timestamp {timestamp!r} is outside the {TOLERANCE_SECONDS} s window")
-    if not same(_signature(secret, timestamp, body), given):
+    # Each subscription (one per event) has its own secret: the setting holds them all, space-separated.
+    matches = [same(_signature(one, timestamp, body), given) for one in secret.split()]
+    if not any(matches):
         raise SignatureInvalid("isao: X-Isao-Signature does not match the body and secret")
 
 
@@ -74,8 +76,8 @@ def topic(headers: Mapping[str, str], body: bytes) -> str | None:
 SETTINGS: tuple[Setting, ...] = (
     Setting("base_url", "ISAO's External API, e.g. http://127.0.0.1:8000/api/external"),
     Setting("api_key", "An ISAO API key (ck_…) with the scopes the recipe needs", secret=True),
-    Setting("webhook_secret", "The secret of ISAO's webhook subscription, to verify it", secret=True,
-            required=False),
+    Setting("webhook_secret", "The secrets of ISAO's webhook subscriptions (one per event), space-separated",
+            secret=True, required=False),
 )  # fmt: skip
 
 

@@ -153,7 +153,8 @@ class Engine:
             results = [StepResult(step.name, "echo") for step in flow.steps]
         else:
             lookups.read(flow, binding.connections, self.client, record, context, source_id)
-            lookups.check(flow, record, context)
+            if flow.require and not self._linked(binding, flow, source_connection, source_id):
+                lookups.check(flow, record, context)
             results = []
             for index, step in enumerate(flow.steps):
                 last = index == len(flow.steps) - 1
@@ -179,6 +180,17 @@ class Engine:
             for result in results:
                 metrics.SYNC_STEPS.labels(recipe.name, flow.name, result.action).inc()
         return results
+
+    def _linked(self, binding: RecipeBinding, flow: Flow, connection: str, source_id: str) -> bool:
+        """The flow's first step already has a target for this record (its own link or one the other way)."""
+        step = flow.steps[0]
+        source = idmap.Source(binding.id, step.name, connection, flow.source.object, source_id)
+        target = binding.connections[step.target.connection]
+        with self.db.read() as session:
+            found = idmap.find(session, source) or idmap.reverse(
+                session, binding.id, source, target, step.target.object
+            )
+        return found is not None
 
     def plan(
         self, binding: RecipeBinding, step: Step, source: idmap.Source, record: dict[str, Any],

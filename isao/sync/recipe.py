@@ -109,7 +109,9 @@ class Lookup(_Model):
 
 
 class Requirement(_Model):
-    """A check the source record must pass; failing it sends the record to the dead letters."""
+    """A check a source record must pass before the flow creates anything from it; failing it sends the
+    record to the dead letters. A record the flow already wrote (its first step has a link, either way) is
+    not checked again: its later changes update what exists (a deal's stage moving the order it became)."""
 
     check: Expression
     message: Template

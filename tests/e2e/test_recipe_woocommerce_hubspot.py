@@ -137,6 +137,16 @@ def test_shop_records_reach_hubspot_and_do_not_come_back(both: Both) -> None:
     assert written == {f: both.steps(f, a) for f in ("contacts", "deals") for a in ("created", "updated")}
     assert len(both.woo.get("/orders").json()) == 1
 
+    # The deal is lost in HubSpot: the order it came from follows, though the deal has no line items (the
+    # checks are for orders made from deals, not for a deal the shop's order made).
+    both.hub.patch(f"/crm/v3/objects/deals/{deal['id']}", json={"properties": {"dealstage": "closedlost"}})
+    _drain(both.runtime)
+    (moved,) = both.woo.get("/orders").json()
+    assert (moved["id"], moved["status"]) == (order["id"], "cancelled")
+    with both.db.read() as session:
+        assert session.scalars(select(Job).where(Job.status == jobs.DEAD)).all() == []
+    assert len(both.hubspot("deals")) == 1
+
 
 def _hubspot_deal(both: Both, sku: str, quantity: int, price: str | None = None) -> dict[str, Any]:
     products = {p["properties"]["hs_sku"]: p for p in both.hubspot("products")}

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from isao.api.app import create_app
 from isao.config import Settings
 from isao.db import Database
 from isao.queue import jobs
 from isao.runtime import Runtime
+from tests import cli
 from tests.conftest import FakeClock, Tenant, make_tenant, serve
 from tests.hooks.conftest import Receiver
-
-ISAO = str(Path(sys.executable).with_name("isao"))
 
 
 def dead_delivery(company: Tenant, receiver: Receiver, runtime: Runtime, clock: FakeClock) -> str:
@@ -72,16 +67,13 @@ def test_cli_dlq(
     company: Tenant, receiver: Receiver, runtime: Runtime, queue_settings: Settings, clock: FakeClock
 ) -> None:
     job_id = dead_delivery(company, receiver, runtime, clock)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISAO_")} | {
+    env = {
         "ISAO_DATA_DIR": str(queue_settings.data_dir),
         "ISAO_DATABASE_URL": queue_settings.resolved_database_url(),
-        "COLUMNS": "200",
     }
 
-    def isao(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [ISAO, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-        )
+    def isao(*args: str) -> cli.Ran:
+        return cli.run(env, *args)
 
     assert job_id in isao("dlq", "list").stdout
     shown = isao("dlq", "show", job_id)

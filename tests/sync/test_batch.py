@@ -3,10 +3,7 @@ endpoints, against the sandboxes over real HTTP, with workers of a real queue.""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import textwrap
 import time
 from collections import Counter
@@ -34,6 +31,7 @@ from isao.sync.batch import BATCH
 from isao.sync.engine import RECORD
 from isao.sync.recipe import Flow
 from isao.timeutil import utcnow
+from tests import cli
 from tests.conftest import empty_queue
 from tests.sandboxes import RunningSandbox
 from tests.sync.test_engine import _connect
@@ -302,14 +300,10 @@ def test_orders_batched_into_zoho_step_by_step_survive_a_worker_dying_before_it_
 def test_the_command_line_backfills_in_batches(
     tmp_path: Path, sandbox_factory: Callable[..., RunningSandbox]
 ) -> None:
-    isao = str(Path(sys.executable).with_name("isao"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISAO_")}
-    env |= {"ISAO_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    env = {"ISAO_DATA_DIR": str(tmp_path / "data")}
 
     def run(*args: str) -> str:
-        done = subprocess.run(
-            [isao, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-        )
+        done = cli.run(env, *args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
