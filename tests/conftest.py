@@ -84,7 +84,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("isao-data")
     return Settings(
         data_dir=data_dir,
-        database_url=os.environ.get("ISAO_TEST_DATABASE_URL") or None,
+        database_url=fresh_database_url(data_dir),  # each test process its own (pytest-xdist)
         rate_limit=1_000_000,
         workers=0,
     )
