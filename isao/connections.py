@@ -22,7 +22,7 @@ from isao.ids import new_id
 from isao.queue import ratelimit
 from isao.timeutil import utcnow
 
-PROVIDERS = ("woocommerce", "hubspot", "zohocrm", "isao", "shopify", "stripe")
+PROVIDERS = ("woocommerce", "hubspot", "zohocrm", "isao", "http", "shopify", "stripe")
 
 
 def create(

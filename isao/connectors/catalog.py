@@ -14,6 +14,7 @@ MODULES = {
     "hubspot": "isao.connectors.hubspot",
     "zohocrm": "isao.connectors.zohocrm",
     "isao": "isao.connectors.isao",
+    "http": "isao.connectors.http",
 }
 
 

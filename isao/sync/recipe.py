@@ -50,7 +50,6 @@ class Trigger(_Model):
 
 
 class Match(_Model):
-    id_map: bool = Field(True, description="Look the source record up in the ID map first")
     key: str | None = Field(None, description="Then search the destination for this field's mapped value")
 
 

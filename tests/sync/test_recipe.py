@@ -49,7 +49,7 @@ def test_a_recipe_loads_with_its_mappings_compiled() -> None:
     assert flow.trigger.webhook == ("order.created", "order.updated")
     assert flow.when is not None and flow.when({"status": "checkout-draft"}) is False
     contact, deal = flow.steps
-    assert (contact.match.id_map, contact.match.key, contact.action) == (True, "Email", "upsert")
+    assert (contact.match.key, contact.action) == ("Email", "upsert")
     assert deal.action == "create"
     stage = deal.fields["Stage"]
     assert isinstance(stage, ValueMap) and stage.map["completed"]({}) == "Closed Won"
