@@ -52,3 +52,10 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, RecursionError):
         return None
+
+
+def isao_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """ISAO's own webhook scheme (``isao.hooks.signing``, which connectors may not import):
+    ``sha256=<hex HMAC-SHA256(secret, "<ts>." + body)>``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import orjson
 
+from isao.connectors._signing import isao_signature
 from isao.connectors.base import ApiClient, Credentials, Page, Setting, classify_status, json_body
 from isao.errors import Invalid, ProviderError
-from isao.hooks import signing
 
 METHODS = ("POST", "PUT")
 
@@ -85,7 +85,9 @@ class Client(ApiClient):
         headers = {**self.headers, "Idempotency-Key": key}
         secret = self.current_secrets().get("signing_secret")
         if secret:
-            headers |= signing.headers(secret, orjson.dumps(data), self.clock())
+            timestamp = str(int(self.clock()))
+            signature = isao_signature(secret, timestamp, orjson.dumps(data))
+            headers |= {"X-Isao-Timestamp": timestamp, "X-Isao-Signature": signature}
         path = object.strip("/")
         response = self.request(self.method, f"/{path}" if path else "", json=data, headers=headers)
         reply = json_body(response)

@@ -9,14 +9,12 @@ the same on every retry.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
 
-from isao.connectors._signing import header, lower_keys, parse_json, require_secret, same
+from isao.connectors._signing import header, isao_signature, lower_keys, parse_json, require_secret, same
 from isao.connectors.base import (
     ApiClient,
     Change,
@@ -35,11 +33,6 @@ PAGE_SIZE = 200
 # --- Webhooks -------------------------------------------------------------------------------------
 
 
-def _signature(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
 def verify_webhook(
     secret: str, headers: Mapping[str, str], body: bytes, *, url: str, method: str = "POST", now: float
 ) -> None:
@@ -51,7 +44,7 @@ def verify_webhook(
     if not timestamp.isdigit() or abs(now - int(timestamp)) > TOLERANCE_SECONDS:
         raise SignatureInvalid(f"isao: timestamp {timestamp!r} is outside the {TOLERANCE_SECONDS} s window")
     # Each subscription (one per event) has its own secret: the setting holds them all, space-separated.
-    matches = [same(_signature(one, timestamp, body), given) for one in secret.split()]
+    matches = [same(isao_signature(one, timestamp, body), given) for one in secret.split()]
     if not any(matches):
         raise SignatureInvalid("isao: X-Isao-Signature does not match the body and secret")
 
