@@ -276,13 +276,14 @@ def run_n8n(args: argparse.Namespace, tuned: bool, tmp: Path) -> Result | None:
 
 
 def n8n_result(label: str, summary: dict[str, Any], orders: int) -> Result:
-    """The harness's summary.json in this table's terms (see its report.py for the fields)."""
-    load, sink, proc = summary["load"], summary["sink"], summary["procmon"]
-    seconds = max(1e-9, float(sink["last_ts"]) - float(summary["load_started_ts"]))
+    """The harness's summary.json (written by its report.py) in this table's terms."""
+    load, sink = summary["webhook"], summary["sink"]
+    tree = summary["n8n_process_tree"]
+    during = tree["load_plus_drain"]
     return Result(
-        label, sink["distinct"] / seconds, load["accepted_per_s"], load["latency_ms"]["p50"],
-        load["latency_ms"]["p99"], proc["rss_peak_mib"], proc["cpu_percent"], summary["ready_s"],
-        sink["count"], sink["distinct"], sink["bad"], orders,
+        label, sink["end_to_end_per_s"], load["accepted_per_s"], load["latency_ms"]["p50"],
+        load["latency_ms"]["p99"], during["rss_mib_peak"], during["cpu_pct_of_one_core"],
+        tree["startup_to_ready_s"], sink["received"], sink["distinct_orders"], sink["bad_shape"], orders,
     )  # fmt: skip
 
 
