@@ -21,7 +21,11 @@ class _CurrentStderr:
 
 def configure(level: str = "INFO") -> None:
     """Logs go to stderr, so a command's output (tables, ids) stays clean to read or pipe."""
+    # Plain tracebacks: rendering a rich one takes a core for a tenth of a second, which a burst of
+    # failing requests turns into a stalled server.
+    renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     structlog.configure(
+        processors=[*structlog.get_config()["processors"][:-1], renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
