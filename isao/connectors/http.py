@@ -74,9 +74,13 @@ class Client(ApiClient):
         return classify_status(self, response, request, reply)
 
     def check(self) -> str:
-        """Any answer but a refusal or a server error: the endpoint is there (nothing is sent)."""
-        response = self.http.request("HEAD", self.base_url)
-        if response.status_code in (401, 403) or response.status_code >= 500:
+        """Any answer but a refusal or a server error: the endpoint is there (nothing is sent; a server
+        that does not implement ``HEAD`` answers 501 or 405, which is an answer)."""
+        headers = {**self.headers, **self.auth_headers(self.current_secrets())}
+        response = self.http.request("HEAD", self.base_url, headers=headers)
+        if response.status_code in (401, 403) or (
+            response.status_code >= 500 and response.status_code != 501
+        ):
             raise self.classify(response, {"method": "HEAD", "url": self.base_url}, {})
         return f"{self.base_url} answers ({response.status_code})"
 

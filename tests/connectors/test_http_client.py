@@ -69,6 +69,15 @@ def test_a_record_is_posted_signed_and_sent_again_under_its_key_when_it_changed(
     assert sent["reply"] == {"accepted": True}
 
 
+def test_the_check_sends_nothing_but_a_head_with_the_token(endpoint: Endpoint) -> None:
+    client = _client(endpoint, {"bearer_token": "tok"})
+    endpoint.answers[:] = [(501, {}), (401, {})]
+    assert "answers (501)" in client.check(), "a server without HEAD is still there"
+    with pytest.raises(Invalid):
+        client.check()
+    assert [(m, h["authorization"]) for m, _, h, _ in endpoint.received] == [("HEAD", "Bearer tok")] * 2
+
+
 def test_put_and_unsigned(endpoint: Endpoint) -> None:
     client = _client(endpoint, method="put")
     client.create("x", {"a": 1})
