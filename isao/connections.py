@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -57,7 +59,29 @@ def secrets(row: Connection) -> dict[str, str]:
 def set_secrets(row: Connection, values: dict[str, str]) -> None:
     """Merge ``values`` into the stored secrets (token refresh, rotation)."""
     row.secrets_encrypted = encrypt(orjson.dumps(secrets(row) | values).decode())
+    touch(row)
+
+
+_changes = itertools.count()
+_generation = next(_changes)
+
+
+def touch(row: Connection) -> None:
+    """Mark a changed connection (settings or secrets), so clients made from it are made again."""
+    global _generation
     row.updated_at = utcnow()
+    _generation = next(_changes)
+
+
+def generation() -> int:
+    """Moves whenever this process changes a connection: cached clients check their row again."""
+    return _generation
+
+
+def stamp(db: Database, connection_id: str) -> datetime | None:
+    """When the connection last changed (in any process)."""
+    with db.read() as session:
+        return session.scalar(select(Connection.updated_at).where(Connection.id == connection_id))
 
 
 def webhook_secret(row: Connection) -> str | None:

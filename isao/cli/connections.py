@@ -130,6 +130,7 @@ def set_settings(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
         row.config = {**row.config, **plain}
+        connections.touch(row)
         if secrets:
             connections.set_secrets(row, secrets)
     console.print(f"Updated {connection_id}: {', '.join(sorted(given))}.")

@@ -11,7 +11,9 @@ the same as what it wrote last is skipped without a call.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -66,11 +68,23 @@ def flow_context(recipe: Recipe, binding: RecipeBinding) -> dict[str, Any]:
     return {**options, "options": options, "steps": {}}
 
 
+RECHECK = 5.0
+"""Seconds a cached client is used before its connection's row is looked at again."""
+
+
+@dataclass
+class _Cached:
+    client: RecordApi
+    stamp: datetime | None
+    generation: int = -1
+    until: float = 0.0
+
+
 @dataclass
 class Engine:
     db: Database
     recipes_dir: Path | None = None
-    _clients: dict[str, RecordApi] = field(default_factory=dict)
+    _clients: dict[str, _Cached] = field(default_factory=dict)
     _recipes: dict[str, tuple[Any, Recipe]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,17 +99,25 @@ class Engine:
             return self._recipes[name][1]
 
     def client(self, connection_id: str) -> RecordApi:
-        """One client per connection per process: its HTTP pool and cached token are shared by workers."""
+        """One client per connection per process: its HTTP pool and cached token are shared by workers.
+        It is made again once the connection changed: at once when this process changed it, within
+        ``RECHECK`` seconds when another did (``isao connections set`` while ``isao serve`` runs)."""
         with self._lock:
-            if connection_id not in self._clients:
-                opened = connections.open_client(self.db, connection_id)
-                self._clients[connection_id] = cast(RecordApi, opened)
-            return self._clients[connection_id]
+            cached, now = self._clients.get(connection_id), time.monotonic()
+            if cached is not None and cached.generation == connections.generation() and now < cached.until:
+                return cached.client
+            changed = connections.stamp(self.db, connection_id)
+            if cached is None or cached.stamp != changed:
+                opened = cast(RecordApi, connections.open_client(self.db, connection_id))
+                cached = _Cached(opened, changed)
+                self._clients[connection_id] = cached  # the one replaced closes when no job uses it
+            cached.generation, cached.until = connections.generation(), now + RECHECK
+            return cached.client
 
     def close(self) -> None:
         with self._lock:
-            for client in self._clients.values():
-                client.close()
+            for cached in self._clients.values():
+                cached.client.close()
             self._clients.clear()
 
     # --- the job ---

@@ -87,3 +87,29 @@ def test_an_order_becomes_account_contact_and_deal_once(shop_and_crm) -> None:
     engine.run(None, binding, recipe, flow, second)
     assert len(_zoho(zoho, "Contacts")) == 1 and len(_zoho(zoho, "Deals")) == 2
     assert len(_zoho(zoho, "Accounts")) == 1
+
+
+def test_a_changed_connection_gets_a_new_client(shop_and_crm) -> None:
+    """A connection moved to another URL (``isao connections set``, the demo on other ports) is not
+    called at the old one by a client made before the change."""
+    engine, binding, woo, _ = shop_and_crm
+    shop = binding.connections["shop"]
+    first = engine.client(shop)
+    assert engine.client(shop) is first, "one client per connection while nothing changes"
+    with engine.db.write() as session:
+        row = connections.get(session, shop)
+        assert row is not None
+        row.config = {**row.config, "base_url": "http://127.0.0.1:9"}
+        connections.touch(row)
+    moved = engine.client(shop)
+    assert moved is not first and moved.base_url == "http://127.0.0.1:9"
+
+    # Changed by another process: the row's stamp moves, and it is looked at again within RECHECK seconds.
+    with engine.db.write() as session:
+        row = connections.get(session, shop)
+        assert row is not None
+        row.config = {**row.config, "base_url": woo.url}
+        row.updated_at = row.updated_at.replace(year=row.updated_at.year + 1)
+    assert engine.client(shop) is moved, "not looked at again before RECHECK"
+    engine._clients[shop].until = 0.0  # RECHECK seconds later
+    assert engine.client(shop).base_url == woo.url
