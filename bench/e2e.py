@@ -41,6 +41,8 @@ from cryptography.fernet import Fernet  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench.ingest import free_port, stop  # noqa: E402
+
 HARNESS = (ROOT.parent / "shared" / "bench" / "peer-n8n").resolve()
 DOC = ROOT / "docs" / "benchmarks.md"
 ISAO = str(Path(sys.executable).with_name("isao"))
@@ -127,23 +129,6 @@ def _start(
     return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _setup(env: dict[str, str], sink_url: str) -> str:
     """The company, its two connections and the recipe, written as ``isao serve`` will read them."""
     os.environ.update({k: v for k, v in env.items() if k.startswith("ISAO_")})
@@ -185,10 +170,7 @@ def _loadgen(url: str, orders: int, concurrency: int, id_base: int) -> dict[str,
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _sink(port: int, path: str, **body: Any) -> dict[str, Any]:
-    if path == "reset":
-        httpx.post(f"http://127.0.0.1:{port}/reset", timeout=5)
-        return {}
+def _sink_stats(port: int) -> dict[str, Any]:
     return dict(httpx.get(f"http://127.0.0.1:{port}/stats", timeout=5).json())
 
 
@@ -196,7 +178,7 @@ def _wait_for_sink(port: int, orders: int, quiet: float = 15.0) -> dict[str, Any
     """Until every order arrived, or nothing more arrived for ``quiet`` seconds."""
     last, since = -1, time.monotonic()
     while True:
-        stats = _sink(port, "stats")
+        stats = _sink_stats(port)
         if stats["distinct"] >= orders:
             return stats
         if stats["count"] != last:
@@ -208,7 +190,7 @@ def _wait_for_sink(port: int, orders: int, quiet: float = 15.0) -> dict[str, Any
 
 def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> Result:
     label = "ISAO, PostgreSQL" if database_url else "ISAO, SQLite"
-    sink_port, port = _free_port(), _free_port()
+    sink_port, port = free_port(), free_port()
     sink = _start([sys.executable, str(HARNESS / "sink.py"), str(sink_port)])
     data = tmp / ("pg" if database_url else "sqlite")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISAO_")} | {
@@ -239,16 +221,16 @@ def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> R
             hooks = f"http://127.0.0.1:{port}/hooks/{shop}"
             _loadgen(hooks, args.warmup, args.concurrency, id_base=10_000_000)
             _wait_for_sink(sink_port, args.warmup)
-            _sink(sink_port, "reset")
+            httpx.post(f"http://127.0.0.1:{sink_port}/reset", timeout=5)
             cpu_before, wall_before = monitor.cpu(), time.time()
             load = _loadgen(hooks, args.orders, args.concurrency, id_base=0)
             stats = _wait_for_sink(sink_port, args.orders)
             cpu = monitor.cpu() - cpu_before
         finally:
             monitor.stopping.set()
-            _stop(server)
+            stop(server)
     finally:
-        _stop(sink)
+        stop(sink)
     seconds = max(1e-9, (stats["last_ts"] or time.time()) - wall_before)
     notes = [f"status {load['status']}, errors {load['errors']}"] if load["errors"] else []
     return Result(

@@ -6,11 +6,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from isao import connections
 from isao.cli.common import console, find_company, id_column, open_db, pairs
 from isao.config import get_settings
 from isao.connectors import catalog
+from isao.db.models import Connection
 from isao.errors import ProviderError
 from isao.timeutil import format_iso
 
@@ -26,6 +28,14 @@ def _sandbox_values(provider: str) -> dict[str, str]:
 
     names = {setting.name for setting in catalog.settings(provider)}
     return {k: v for k, v in sandbox_class(provider)().credentials().items() if k in names}
+
+
+def _stored(session: Session, connection_id: str) -> Connection:
+    row = connections.get(session, connection_id)
+    if row is None:
+        console.print(f"[red]No connection {connection_id}[/red]")
+        raise typer.Exit(1)
+    return row
 
 
 @app.command("add")
@@ -115,10 +125,7 @@ def set_settings(
         raise typer.Exit(2)
     db = open_db()
     with db.write() as session:
-        row = connections.get(session, connection_id)
-        if row is None:
-            console.print(f"[red]No connection {connection_id}[/red]")
-            raise typer.Exit(1)
+        row = _stored(session, connection_id)
         try:
             if row.provider in catalog.MODULES:
                 plain, secrets = catalog.change(row.provider, given)
@@ -141,10 +148,7 @@ def show(connection_id: Annotated[str, typer.Argument(help="Connection id (conn_
     """Settings, the names of the stored secrets (never their values) and the webhook URL."""
     db = open_db()
     with db.read() as session:
-        row = connections.get(session, connection_id)
-        if row is None:
-            console.print(f"[red]No connection {connection_id}[/red]")
-            raise typer.Exit(1)
+        row = _stored(session, connection_id)
         stored = connections.secrets(row)
         console.print(f"{row.id}  {row.provider}  {row.name!r}  company {row.company_id}")
         for key, value in sorted(row.config.items()):

@@ -207,12 +207,20 @@ class Engine:
         """The flow's first step already has a target for this record (its own link or one the other way)."""
         step = flow.steps[0]
         source = idmap.Source(binding.id, step.name, connection, flow.source.object, source_id)
-        target = binding.connections[step.target.connection]
+        return self._mapped(binding, step, source)[0] is not None
+
+    def _mapped(
+        self, binding: RecipeBinding, step: Step, source: idmap.Source
+    ) -> tuple[str | None, twoway.Link | None]:
+        """The step's target by the ID map: its own link (and what it wrote last), else a link written the
+        other way by a two-way recipe."""
+        connection = binding.connections[step.target.connection]
         with self.db.read() as session:
-            found = idmap.find(session, source) or idmap.reverse(
-                session, binding.id, source, target, step.target.object
-            )
-        return found is not None
+            link = idmap.find(session, source)
+            if link is not None:
+                return link.target_id, twoway.Link(link.id, link.content_hash, link.target_version)
+            back = idmap.reverse(session, binding.id, source, connection, step.target.object)
+        return (back.source_id if back else None), None
 
     def plan(
         self, binding: RecipeBinding, step: Step, source: idmap.Source, record: dict[str, Any],
@@ -223,15 +231,7 @@ class Engine:
         connection = binding.connections[step.target.connection]
         client = self.client(connection)
         fields = to_wire(evaluate(step.fields, record, context))
-        last = None
-        with self.db.read() as session:
-            link = idmap.find(session, source)
-            if link is not None:
-                target_id: str | None = link.target_id
-                last = twoway.Link(link.id, link.content_hash, link.target_version)
-            else:
-                back = idmap.reverse(session, binding.id, source, connection, step.target.object)
-                target_id = back.source_id if back else None
+        target_id, last = self._mapped(binding, step, source)
         if target_id is None and step.match.key and fields.get(step.match.key) not in (None, ""):
             found = client.search(step.target.object, step.match.key, str(fields[step.match.key]))
             target_id = client.record_id(found[0]) if found else None
