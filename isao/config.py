@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # incoming webhooks
     hook_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     log_level: str = Field(default="INFO", pattern=r"(?i)^(debug|info|warning|error)$")
+    dashboard_https_only: bool = Field(
+        default=False, description="Send the dashboard's session cookie over HTTPS only (set behind TLS)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

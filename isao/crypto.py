@@ -54,5 +54,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def derived_key(purpose: str) -> bytes:
+    """A key for ``purpose`` (e.g. signing dashboard cookies) derived from the secrets key, so
+    there is one secret to keep and rotating it also ends every session."""
+    return hmac.new(_load_or_create_key(get_settings()), purpose.encode(), hashlib.sha256).digest()
+
+
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())

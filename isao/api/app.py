@@ -1,5 +1,5 @@
 """The server: External API under ``/api/external``, provider webhooks at ``/hooks``, OpenAPI at
-``/docs``, ``/metrics``, ``/healthz``, and (by default) worker threads running the queue."""
+``/docs``, ``/metrics``, ``/healthz``, the dashboard at ``/``, and (by default) worker threads."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from isao.api.ratelimit import RateLimiter
 from isao.api.responses import Json
 from isao.api.routes import contacts, deadletters, deals, meta, webhooks
 from isao.config import Settings, get_settings
+from isao.dashboard.app import mount as mount_dashboard
 from isao.db import Database
 from isao.db.migrate import upgrade
 from isao.hooks import routes as hook_routes
@@ -103,6 +104,7 @@ def create_app(
         body = generate_latest(REGISTRY) + generate_latest(queue_metrics)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    mount_dashboard(app, https_only=settings.dashboard_https_only)
     errors.install(app)
     app.add_middleware(ExternalApiMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -9,11 +9,13 @@ from rich.table import Table
 
 from isao.cli.common import console, find_company, id_column, open_db
 from isao.crm import companies, keys
+from isao.dashboard import admins
 from isao.timeutil import format_iso
 
 companies_app = typer.Typer(help="Companies (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="Users of a company (deal owners).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for the External API.", no_args_is_help=True)
+admin_app = typer.Typer(help="Dashboard logins.", no_args_is_help=True)
 
 
 @companies_app.command("create")
@@ -109,3 +111,72 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (key_…)")])
         console.print(f"[red]No key {key_id}[/red]")
         raise typer.Exit(1)
     console.print(f"Revoked {key_id}; requests with it now answer 401.")
+
+
+def _password(given: str | None) -> str:
+    return given or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The login")],
+    company: Annotated[
+        str | None, typer.Option(help="Company id or name the admin sees (default: the only company)")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="ISAO_ADMIN_PASSWORD", help="Prompted for when not given")
+    ] = None,
+) -> None:
+    """Create a dashboard login for one company (creating the company when the installation has none)."""
+    db = open_db()
+    if company:
+        company_id = find_company(db, company)
+    else:
+        with db.write() as session:
+            existing = companies.list_(session)
+            if len(existing) > 1:
+                console.print("[red]Several companies exist; say which with --company[/red]")
+                raise typer.Exit(2)
+            company_id = existing[0].id if existing else companies.create(session, "My Company").id
+    secret = _password(password)
+    try:
+        with db.write() as session:
+            row = admins.create(session, company_id, email, secret)
+            name = row.company.name
+    except admins.AdminError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Created admin {email} for {name}. Log in at http://<host>:<port>/login")
+
+
+@admin_app.command("password")
+def admin_password(
+    email: Annotated[str, typer.Option(help="The login")],
+    password: Annotated[
+        str | None, typer.Option(envvar="ISAO_ADMIN_PASSWORD", help="Prompted for when not given")
+    ] = None,
+) -> None:
+    """Set a new password for an admin."""
+    db = open_db()
+    try:
+        with db.write() as session:
+            row = admins.set_password(session, email, _password(password))
+    except admins.AdminError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if row is None:
+        console.print(f"[red]No admin {email}[/red]")
+        raise typer.Exit(1)
+    console.print(f"Password changed for {email}.")
+
+
+@admin_app.command("list")
+def admin_list() -> None:
+    db = open_db()
+    table = Table("email", "company", "created", "last login")
+    with db.read() as session:
+        for row in admins.list_(session):
+            table.add_row(
+                row.email, row.company.name, format_iso(row.created_at), format_iso(row.last_login_at) or ""
+            )
+    console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from isao.cli import admin, connections, demo, queue, sandbox, sync
 from isao.cli.common import console
 from isao.config import get_settings
 from isao.crm import companies, keys
+from isao.dashboard import admins
 from isao.db import Database
 from isao.db.migrate import upgrade
 
@@ -18,6 +20,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(admin.companies_app, name="companies")
 app.add_typer(admin.users_app, name="users")
 app.add_typer(admin.keys_app, name="keys")
+app.add_typer(admin.admin_app, name="admin")
 app.add_typer(connections.app, name="connections")
 app.add_typer(queue.dlq_app, name="dlq")
 app.add_typer(queue.schedules_app, name="schedules")
@@ -30,6 +33,7 @@ app.command("worker")(queue.worker)
 app.command("demo")(demo.demo)
 
 DEMO_COMPANY = "Demo Company"
+DEMO_ADMIN = "admin@demo.isao.local"
 
 
 @db_app.command("upgrade")
@@ -51,6 +55,15 @@ def ensure_demo(db: Database) -> tuple[str, str]:
                 keys.revoke(session, row.id)
         _, token = keys.create(session, company.id, "demo", list(keys.SCOPES))
         return company.id, token
+
+
+def ensure_demo_admin(db: Database, company_id: str) -> tuple[str, str]:
+    """The demo company's dashboard login, with a fresh password each start (printed, like the key)."""
+    password = secrets.token_urlsafe(12)
+    with db.write() as session:
+        if admins.set_password(session, DEMO_ADMIN, password) is None:
+            admins.create(session, company_id, DEMO_ADMIN, password)
+    return DEMO_ADMIN, password
 
 
 @app.command()
@@ -76,11 +89,13 @@ def serve(
     api = create_app(settings, workers=None if workers else 0)
     if demo:
         company_id, token = ensure_demo(api.state.db)
+        email, password = ensure_demo_admin(api.state.db, company_id)
         base = f"http://{host}:{port}/api/external"
         console.print(
             f"\n[bold green]ISAO is starting[/bold green] on {base}\n"
             f"  Demo company: {DEMO_COMPANY} ({company_id})\n"
             f"  API key:      [bold]{token}[/bold]\n"
+            f"  Dashboard:    http://{host}:{port}/  (log in as {email} / [bold]{password}[/bold])\n"
             f"  Docs:         http://{host}:{port}/docs\n\n"
             f'  Try: curl -H "Authorization: Bearer {token}" {base}/test\n'
         )

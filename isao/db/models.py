@@ -350,3 +350,19 @@ class SyncConflict(Base):
     theirs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     resolution: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Admin(Base):
+    """A dashboard login. It belongs to one company, and the dashboard shows only that company's data."""
+
+    __tablename__ = "admins"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """``scrypt$n$r$p$salt$hash`` (hex): stdlib scrypt, memory-hard, no extra dependency."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    company: Mapped[Company] = relationship(lazy="joined")

@@ -1,0 +1,15 @@
+"""Connections (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from isao.dashboard.web import render
+
+router = APIRouter()
+
+
+@router.get("/connections")
+def page(request: Request) -> Response:
+    return render(request, "connections/index.html", title="Connections")

@@ -1,0 +1,15 @@
+"""Contacts (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from isao.dashboard.web import render
+
+router = APIRouter()
+
+
+@router.get("/crm/contacts")
+def page(request: Request) -> Response:
+    return render(request, "crm/index.html", title="Contacts")

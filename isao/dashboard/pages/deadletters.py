@@ -1,0 +1,15 @@
+"""Dead letters (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from isao.dashboard.web import render
+
+router = APIRouter()
+
+
+@router.get("/dead-letters")
+def page(request: Request) -> Response:
+    return render(request, "deadletters/index.html", title="Dead letters")

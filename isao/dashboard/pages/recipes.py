@@ -1,0 +1,15 @@
+"""Recipes (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from isao.dashboard.web import render
+
+router = APIRouter()
+
+
+@router.get("/recipes")
+def page(request: Request) -> Response:
+    return render(request, "recipes/index.html", title="Recipes")
