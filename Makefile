@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint fmt typecheck test-sqlite test-postgres bench clean
+.PHONY: install run test lint fmt typecheck chromium test-sqlite test-postgres screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ install: $(STAMP)
 run: install  ## Serve ISAO on SQLite with a demo company, a fresh API key and the provider sandboxes
 	$(VENV)/bin/isao serve --demo --sandboxes
 
-test: install lint typecheck  ## Lint, type-check, then the whole suite on SQLite and PostgreSQL
+test: install lint typecheck chromium  ## Lint, type-check, then the whole suite on SQLite and PostgreSQL
 	VENV=$(VENV) scripts/test.sh
 
 lint: install
@@ -30,7 +30,13 @@ fmt: install
 typecheck: install
 	$(VENV)/bin/mypy isao tests bench
 
-test-sqlite: install
+chromium:  ## Debian's Chromium, which the browser tests drive
+	scripts/chromium.sh
+
+screenshots: install chromium  ## Run the browser tests and keep their screenshots in docs/screenshots
+	ISAO_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests/browser
+
+test-sqlite: install chromium
 	VENV=$(VENV) scripts/test.sh sqlite
 
 test-postgres: install
