@@ -142,11 +142,11 @@ def admin_create(
     try:
         with db.write() as session:
             row = admins.create(session, company_id, email, secret)
-            name = row.company.name
+            email, name = row.email, row.company.name
     except admins.AdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"Created admin {email} for {name}. Log in at http://<host>:<port>/login")
+    console.print(f"Created admin {email} for {name}. Log in at the server's /login page.")
 
 
 @admin_app.command("password")
