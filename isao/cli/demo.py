@@ -41,7 +41,7 @@ def demo(
 ) -> None:
     """Start ISAO and the sandboxes, enable the recipes, create WooCommerce orders and watch them arrive."""
     from isao.api.app import create_app
-    from isao.cli.main import DEMO_COMPANY, ensure_demo
+    from isao.cli.main import DEMO_COMPANY, ensure_demo, ensure_demo_admin
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on `kill` as on Ctrl-C
     settings = _settings(port, port_offset)
@@ -54,9 +54,10 @@ def demo(
         raise typer.Exit(1) from None
     try:
         company_id, token = ensure_demo(api.state.db)
+        login = ensure_demo_admin(api.state.db, company_id)
         setup = demo_setup.prepare(api.state.db, company_id, servers.isao_url, servers.sandboxes,
                                    settings.recipes_dir)  # fmt: skip
-        _banner(servers, DEMO_COMPANY, company_id, token, setup)
+        _banner(servers, DEMO_COMPANY, company_id, token, login, setup)
         arrived = _run(api.state.db, company_id, setup, orders, timeout)
         if exit_:
             raise typer.Exit(0 if arrived else 1)
@@ -85,7 +86,12 @@ def _settings(port: int | None, port_offset: int) -> Settings:
 
 
 def _banner(
-    servers: demo_servers.Servers, company: str, company_id: str, token: str, setup: demo_setup.Setup
+    servers: demo_servers.Servers,
+    company: str,
+    company_id: str,
+    token: str,
+    login: tuple[str, str],
+    setup: demo_setup.Setup,
 ) -> None:
     api = f"{servers.isao_url}/api/external"
     console.print(
@@ -94,6 +100,7 @@ def _banner(
     console.print(f"  ISAO API:     {api}  (docs {servers.isao_url}/docs)")
     console.print(f"  Demo company: {company} ({company_id})")
     console.print(f"  API key:      [bold]{token}[/bold]")
+    console.print(f"  Dashboard:    {servers.isao_url}/  (log in as {login[0]} / [bold]{login[1]}[/bold])")
     for provider, box in servers.sandboxes.items():
         console.print(f"  {demo_setup.TITLES[provider] + ' sandbox:':<21}{box.base_url}")
     console.print("Connections: " + ", ".join(f"{p} {c}" for p, c in setup.connections.items()))

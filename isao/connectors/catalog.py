@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -68,32 +69,68 @@ def client(
     return factory.from_settings(values, credentials, http=http)
 
 
+class SettingsError(ValueError):
+    """Refused settings: the whole story as the message (the CLI prints it), and one message per setting in
+    ``problems`` (the dashboard shows each next to its field)."""
+
+    def __init__(self, problems: dict[str, str], messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.problems = problems
+
+
 def split(provider: str, given: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """(plain settings, secrets) from ``name=value`` pairs, with defaults filled in.
 
-    ``ValueError`` names unknown settings and required ones that are missing.
+    ``SettingsError`` names unknown settings, malformed ones and required ones that are missing.
     """
-    known = _checked(provider, given)
+    known, problems, messages = _checked(provider, given)
     values = {name: s.default for name, s in known.items() if s.default is not None} | given
     missing = [name for name, s in known.items() if s.required and not values.get(name)]
     if missing:
-        raise ValueError(f"missing settings for {provider}: {', '.join(missing)}")
+        problems |= {name: f"{name} is required" for name in missing}
+        messages.append(f"missing settings for {provider}: {', '.join(missing)}")
+    if problems:
+        raise SettingsError(problems, messages)
     return _partition(known, values)
 
 
 def change(provider: str, given: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """(plain settings, secrets) of a change to some of a connection's settings: no defaults."""
-    return _partition(_checked(provider, given), given)
+    known, problems, messages = _checked(provider, given)
+    if problems:
+        raise SettingsError(problems, messages)
+    return _partition(known, given)
 
 
-def _checked(provider: str, given: dict[str, str]) -> dict[str, Setting]:
+def _checked(provider: str, given: dict[str, str]) -> tuple[dict[str, Setting], dict[str, str], list[str]]:
+    """The provider's settings, and what is wrong with ``given``: a malformed rate limit or URL is refused
+    now, not at the first sync."""
     known = {setting.name: setting for setting in settings(provider)}
+    problems: dict[str, str] = {}
+    messages: list[str] = []
     if given.get("rate_limit"):
-        rate_limit(provider, given)  # refuse a malformed one now, not at the first sync
+        try:
+            rate_limit(provider, given)
+        except ValueError as exc:
+            problems["rate_limit"] = str(exc)
+            messages.append(str(exc))
+    for name, value in given.items():
+        if name.endswith("_url") and name in known and value and not _is_url(value):
+            problems[name] = f"{name} must be an http:// or https:// address, not {value!r}"
+            messages.append(problems[name])
     unknown = sorted(set(given) - set(known))
     if unknown:
-        raise ValueError(f"unknown settings for {provider}: {', '.join(unknown)} (known: {', '.join(known)})")
-    return known
+        problems |= {name: f"{provider} connections have no setting {name!r}" for name in unknown}
+        messages.append(f"unknown settings for {provider}: {', '.join(unknown)} (known: {', '.join(known)})")
+    return known, problems, messages
+
+
+def _is_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _partition(known: dict[str, Setting], values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
