@@ -105,18 +105,22 @@ def _sample(pids: list[int]) -> tuple[float, float]:
 
 
 class Monitor(threading.Thread):
-    """Peak resident memory of a process tree, every 0.2 s, and its CPU seconds between two marks."""
+    """Peak resident memory of process trees (the server and any worker processes), every 0.2 s, and
+    their CPU seconds between two marks."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, *pids: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self.stopping = pid, 0.0, threading.Event()
+        self.pids, self.peak, self.stopping = pids, 0.0, threading.Event()
+
+    def _all(self) -> list[int]:
+        return [pid for root in self.pids for pid in _tree(root)]
 
     def run(self) -> None:
         while not self.stopping.wait(0.2):
-            self.peak = max(self.peak, _sample(_tree(self.pid))[0])
+            self.peak = max(self.peak, _sample(self._all())[0])
 
     def cpu(self) -> float:
-        return _sample(_tree(self.pid))[1]
+        return _sample(self._all())[1]
 
 
 # --- ISAO ---------------------------------------------------------------------------------------------
@@ -190,6 +194,8 @@ def _wait_for_sink(port: int, orders: int, quiet: float = 15.0) -> dict[str, Any
 
 def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> Result:
     label = "ISAO, PostgreSQL" if database_url else "ISAO, SQLite"
+    if args.worker_processes:
+        label += f", {args.worker_processes} worker processes"
     sink_port, port = free_port(), free_port()
     sink = _start([sys.executable, str(HARNESS / "sink.py"), str(sink_port)])
     data = tmp / ("pg" if database_url else "sqlite")
@@ -202,9 +208,14 @@ def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> R
     try:
         shop = _setup(env, f"http://127.0.0.1:{sink_port}/ingest")
         started = time.monotonic()
-        server = _start(
-            [ISAO, "serve", "--host", "127.0.0.1", "--port", str(port)], env, tmp / f"{label}.log"
-        )
+        serve = [ISAO, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if args.worker_processes:
+            serve.append("--no-workers")
+        server = _start(serve, env, tmp / f"{label}.log")
+        workers = [
+            _start([ISAO, "worker", "--concurrency", str(args.workers)], env, tmp / f"{label}.worker{i}.log")
+            for i in range(args.worker_processes)
+        ]
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -215,7 +226,7 @@ def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> R
                 raise SystemExit(f"isao serve did not start: {(tmp / f'{label}.log').read_text()}")
             time.sleep(0.02)
         ready = time.monotonic() - started
-        monitor = Monitor(server.pid)
+        monitor = Monitor(server.pid, *(worker.pid for worker in workers))
         monitor.start()
         try:
             hooks = f"http://127.0.0.1:{port}/hooks/{shop}"
@@ -228,7 +239,8 @@ def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> R
             cpu = monitor.cpu() - cpu_before
         finally:
             monitor.stopping.set()
-            stop(server)
+            for process in (server, *workers):
+                stop(process)
     finally:
         stop(sink)
     seconds = max(1e-9, (stats["last_ts"] or time.time()) - wall_before)
@@ -346,7 +358,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=8, help="ISAO's in-process worker threads")
+    parser.add_argument("--workers", type=int, default=8, help="worker threads (per worker process)")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="run the workers in this many `isao worker` processes instead of in `isao serve`",
+    )
     parser.add_argument("--database-url", help="also run on this PostgreSQL database (a throwaway one)")
     parser.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", "/tmp/peer-n8n"))
     parser.add_argument("--skip-n8n", action="store_true")
