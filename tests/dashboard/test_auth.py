@@ -18,15 +18,6 @@ PAGES = [
     "/crm/deals",
     "/crm/pipeline",
 ]
-    "/",
-    "/connections",
-    "/recipes",
-    "/activity",
-    "/dead-letters",
-    "/crm/contacts",
-    "/crm/deals",
-    "/crm/pipeline",
-]
 
 
 @pytest.mark.parametrize("path", PAGES)
