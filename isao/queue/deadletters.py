@@ -7,7 +7,7 @@ with a fresh attempt budget; discard marks it ``discarded``. Nothing is ever del
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,19 @@ def list_(session: Session, where: Filter, *, offset: int = 0, limit: int = 50) 
         where.apply(select(Job)).order_by(Job.finished_at.desc(), Job.id.desc()).offset(offset).limit(limit)
     )
     return session.scalars(query).all(), total
+
+
+def facets(session: Session, where: Filter) -> tuple[list[str], list[str]]:
+    """The kinds and error classes among ``where``'s dead letters (its own kind and class aside): the
+    choices a filter menu can offer."""
+    base = replace(where, kind=None, error_class=None)
+    kinds = session.scalars(base.apply(select(Job.kind).distinct()).order_by(Job.kind)).all()
+    classes = session.scalars(
+        base.apply(select(Job.error_class).distinct())
+        .where(Job.error_class.is_not(None))
+        .order_by(Job.error_class)
+    ).all()
+    return list(kinds), [name for name in classes if name]
 
 
 def summary(job: Job) -> dict[str, Any]:
