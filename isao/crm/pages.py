@@ -111,6 +111,15 @@ class Where:
         return " AND ".join(self.clauses)
 
 
+def _search(where: Where, search: str, columns: Sequence[str]) -> None:
+    """Case-insensitive substring match on any of ``columns`` (constants), LIKE wildcards escaped."""
+    pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    where.add(
+        "(" + " OR ".join(f"lower({col}) LIKE :search ESCAPE '\\'" for col in columns) + ")",
+        search=pattern,
+    )
+
+
 def _order(alias: str, sort: str) -> str:
     column = "created_at" if sort.endswith("createdAt") else "updated_at"
     direction = "DESC" if sort.startswith("-") else "ASC"
@@ -155,13 +164,16 @@ def deals(
     status: str | None = None,
     stage: str | None = None,
     contact_id: str | None = None,
+    search: str | None = None,
     created_since: datetime | None = None,
     updated_since: datetime | None = None,
 ) -> tuple[str, int]:
-    """(JSON array of deals, total matching)."""
+    """(JSON array of deals, total matching). ``search`` matches the title or the contact's name."""
     dialect = Dialect(session.get_bind().dialect.name)
     where = Where()
     where.add("d.company_id = :company_id", company_id=company_id)
+    if search:
+        _search(where, search, ("d.title", "c.name"))
     if status:
         where.add("d.status = :status", status=status)
     if stage:
@@ -200,12 +212,7 @@ def contacts(
     where = Where()
     where.add("c.company_id = :company_id", company_id=company_id)
     if search:
-        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        columns = ("c.name", "c.email", "c.phone_number", "c.current_company")
-        where.add(
-            "(" + " OR ".join(f"lower({col}) LIKE :search ESCAPE '\\'" for col in columns) + ")",
-            search=pattern,
-        )
+        _search(where, search, ("c.name", "c.email", "c.phone_number", "c.current_company"))
     if email:
         where.add("c.email = :email", email=email.strip().lower())
     if tag:
