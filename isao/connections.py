@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from secrets import token_hex
 from typing import Any
 
 import httpx
@@ -16,15 +18,69 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from isao.connectors import catalog
-from isao.connectors.base import ApiClient, Mint, still_fresh
+from isao.connectors.base import ApiClient, Mint, Setting, still_fresh
 from isao.crypto import decrypt, encrypt
 from isao.db import Database
 from isao.db.models import Connection
+from isao.errors import ProviderError
 from isao.ids import new_id
 from isao.queue import ratelimit
 from isao.timeutil import utcnow
 
 PROVIDERS = ("woocommerce", "hubspot", "zohocrm", "isao", "http", "shopify", "stripe")
+WEBHOOK_SECRET = Setting(
+    "webhook_secret", "The secret the provider signs webhooks with", secret=True, required=False
+)
+
+
+class NameTaken(ValueError):
+    """Names are unique in a company: recipes and people tell connections apart by them."""
+
+
+def fields(provider: str) -> tuple[Setting, ...]:
+    """What a connection to ``provider`` takes: its API client's settings, or only the webhook secret for
+    the providers ISAO just receives webhooks from (Shopify, Stripe)."""
+    if provider in catalog.MODULES:
+        return catalog.settings(provider)
+    if provider in PROVIDERS:
+        return (WEBHOOK_SECRET,)
+    raise KeyError(f"unknown provider {provider!r}; choose from {', '.join(PROVIDERS)}")
+
+
+def new_settings(provider: str, given: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(plain settings, secrets) of a new connection; ``catalog.SettingsError`` says what is wrong."""
+    if provider in catalog.MODULES:
+        return catalog.split(provider, given)
+    return {}, {k: v for k, v in given.items() if k == "webhook_secret"}
+
+
+def update(row: Connection, given: dict[str, str], unset: Collection[str] = ()) -> None:
+    """Change some settings or rotate some secrets; the others are kept, but plain settings named in
+    ``unset`` are dropped (back to their defaults). ``ValueError`` changes nothing."""
+    if row.provider in catalog.MODULES:
+        plain, secret = catalog.change(row.provider, given)
+    elif set(given) == {"webhook_secret"}:
+        plain, secret = {}, given
+    else:
+        raise ValueError(f"{row.provider} connections keep only a webhook_secret")
+    row.config = {k: v for k, v in {**row.config, **plain}.items() if k not in unset}
+    touch(row)
+    if secret:
+        set_secrets(row, secret)
+
+
+def sandbox_values(provider: str) -> dict[str, str]:
+    """The local sandbox's fixed credentials, as far as a connection takes them (not e.g. HubSpot's
+    ``portal_id``, which is only informative). ``KeyError`` for a provider without a sandbox."""
+    from isao.sandbox.runner import sandbox_class
+
+    names = {setting.name for setting in fields(provider)}
+    return {k: v for k, v in sandbox_class(provider)().credentials().items() if k in names}
+
+
+def new_webhook_secret() -> str:
+    """A random secret to give the provider (WooCommerce and Zoho take any string)."""
+    return token_hex(32)
 
 
 def create(
@@ -38,6 +94,8 @@ def create(
 ) -> Connection:
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; choose from {', '.join(PROVIDERS)}")
+    if name_taken(session, company_id, name):
+        raise NameTaken(f"the company already has a connection named {name!r}")
     row = Connection(
         id=new_id("conn"),
         company_id=company_id,
@@ -49,6 +107,11 @@ def create(
     session.add(row)
     session.flush()
     return row
+
+
+def name_taken(session: Session, company_id: str, name: str) -> bool:
+    taken = select(Connection.id).where(Connection.company_id == company_id, Connection.name == name)
+    return session.scalar(taken) is not None
 
 
 def secrets(row: Connection) -> dict[str, str]:
@@ -112,6 +175,29 @@ def delete(session: Session, connection_id: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str
+    """The account the provider described, or the error's message."""
+    error: str | None = None
+    """The error's class (``AuthExpired``, ``Transient``…): what an operator looks up."""
+    response: dict[str, Any] | None = None
+    """What the provider answered (status, body), when it answered."""
+
+
+def check(db: Database, connection_id: str) -> CheckResult:
+    """One authenticated call to the provider (refreshing the OAuth token if it is due). ``LookupError`` for
+    a missing connection, ``KeyError`` for a provider without an API client."""
+    client = open_client(db, connection_id)
+    try:
+        return CheckResult(True, client.check())
+    except ProviderError as exc:
+        return CheckResult(False, str(exc), type(exc).__name__, exc.response or None)
+    finally:
+        client.close()
+
+
 class StoredCredentials:
     """A connection's secrets in the database, with token refresh single-flight across every worker and
     process: the refresh runs inside a write transaction holding the connection's row lock (``FOR UPDATE``
@@ -166,8 +252,13 @@ def open_client(db: Database, connection_id: str, *, http: httpx.Client | None =
     client = catalog.client(provider, values, StoredCredentials(db, connection_id), http=http)
     limits = catalog.rate_limit(provider, values)
     if limits is not None:
-        client.throttle = partial(_pace, db, f"conn:{connection_id}", *limits)
+        client.throttle = partial(_pace, db, rate_key(connection_id), *limits)
     return client
+
+
+def rate_key(connection_id: str) -> str:
+    """The key of the connection's token bucket in ``rate_buckets`` (the dashboard reads its level)."""
+    return f"conn:{connection_id}"
 
 
 def _pace(db: Database, key: str, rate: float, burst: float) -> None:

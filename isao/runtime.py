@@ -19,6 +19,7 @@ from isao.queue import jobs, scheduler
 from isao.queue.registry import Registry
 from isao.queue.retry import RetryPolicy
 from isao.queue.worker import JobContext, Worker, WorkerPool
+from isao.sync.backfill import BACKFILL, Backfiller
 from isao.sync.batch import BATCH, Batcher
 from isao.sync.bindings import POLL
 from isao.sync.engine import RECORD, Engine
@@ -49,6 +50,7 @@ class Runtime:
         self.registry.register(RECORD, self.engine.handle)
         self.registry.register(BATCH, Batcher(self.engine).handle)
         self.registry.register(POLL, triggers.poll)
+        self.registry.register(BACKFILL, Backfiller(self.engine).handle)
         self.inbox.routers.append(triggers.route)
         for module in self.settings.plugins:
             plugin = importlib.import_module(module)

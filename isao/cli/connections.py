@@ -13,21 +13,11 @@ from isao.cli.common import console, find_company, id_column, open_db, pairs
 from isao.config import get_settings
 from isao.connectors import catalog
 from isao.db.models import Connection
-from isao.errors import ProviderError
 from isao.timeutil import format_iso
 
 app = typer.Typer(
     help="Connections to providers (WooCommerce, HubSpot, Zoho CRM, Shopify, Stripe).", no_args_is_help=True
 )
-
-
-def _sandbox_values(provider: str) -> dict[str, str]:
-    """The local sandbox's fixed credentials, as far as a connection takes them (not e.g. HubSpot's
-    ``portal_id``, which is only informative)."""
-    from isao.sandbox.runner import sandbox_class
-
-    names = {setting.name for setting in catalog.settings(provider)}
-    return {k: v for k, v in sandbox_class(provider)().credentials().items() if k in names}
 
 
 def _stored(session: Session, connection_id: str) -> Connection:
@@ -57,15 +47,12 @@ def add(
     ] = None,
 ) -> None:
     """Add a connection; prints the URL to give the provider for its webhooks."""
-    given = _sandbox_values(provider) if sandbox else {}
+    given = connections.sandbox_values(provider) if sandbox else {}
     given |= pairs(set_, "--set")
     if webhook_secret:
         given["webhook_secret"] = webhook_secret
     try:
-        if provider in catalog.MODULES:
-            plain, secrets = catalog.split(provider, given)
-        else:  # providers we only receive webhooks from
-            plain, secrets = {}, {k: v for k, v in given.items() if k == "webhook_secret"}
+        plain, secrets = connections.new_settings(provider, given)
         db = open_db()
         company_id = find_company(db, company)
         with db.write() as session:
@@ -127,19 +114,10 @@ def set_settings(
     with db.write() as session:
         row = _stored(session, connection_id)
         try:
-            if row.provider in catalog.MODULES:
-                plain, secrets = catalog.change(row.provider, given)
-            elif set(given) == {"webhook_secret"}:
-                plain, secrets = {}, given
-            else:
-                raise ValueError(f"{row.provider} connections keep only a webhook_secret")
+            connections.update(row, given)
         except ValueError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
-        row.config = {**row.config, **plain}
-        connections.touch(row)
-        if secrets:
-            connections.set_secrets(row, secrets)
     console.print(f"Updated {connection_id}: {', '.join(sorted(given))}.")
 
 
@@ -164,19 +142,17 @@ def test(connection_id: Annotated[str, typer.Argument(help="Connection id (conn_
     """One authenticated call to the provider (refreshing the OAuth token if it is due)."""
     db = open_db()
     try:
-        client = connections.open_client(db, connection_id)
+        result = connections.check(db, connection_id)
     except (LookupError, KeyError) as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(1) from None
-    try:
-        console.print(f"[green]OK[/green] {client.check()}")
-    except ProviderError as exc:
-        console.print(f"[red]{type(exc).__name__}[/red]: {exc}")
-        if exc.response:
-            console.print(f"  answered {exc.response.get('status')}: {exc.response.get('body')}")
-        raise typer.Exit(1) from None
-    finally:
-        client.close()
+    if result.ok:
+        console.print(f"[green]OK[/green] {result.message}")
+        return
+    console.print(f"[red]{result.error}[/red]: {result.message}")
+    if result.response:
+        console.print(f"  answered {result.response.get('status')}: {result.response.get('body')}")
+    raise typer.Exit(1)
 
 
 @app.command("remove")

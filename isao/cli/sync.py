@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Annotated, Any
 
@@ -15,7 +14,6 @@ from sqlalchemy import func, select
 
 from isao.cli.common import console, find_company, open_db, pairs
 from isao.config import get_settings
-from isao.connectors.base import paginate
 from isao.db import Database
 from isao.db.models import Job, RecipeBinding
 from isao.errors import IsaoError
@@ -23,6 +21,7 @@ from isao.queue import jobs
 from isao.runtime import Runtime
 from isao.sync import backfill, bindings, catalog
 from isao.sync.engine import RECORD
+from isao.sync.preview import preview
 from isao.sync.recipe import Flow, Recipe, RecipeError
 from isao.sync.reconcile import reconcile
 from isao.timeutil import utcnow
@@ -172,25 +171,15 @@ def run(
 def _dry_run(
     runtime: Runtime, binding: RecipeBinding, recipe: Recipe, flow: Flow, since: str | None, limit: int
 ) -> None:
-    client = runtime.engine.client(binding.connections[flow.source.connection])
     table = Table(
         "source", "step", "would", "target", "fields", title=f"{recipe.name} / {flow.name} (dry run)"
     )
-    records = paginate(
-        lambda cursor: client.list_changed(
-            flow.source.object, since=since, cursor=cursor, limit=min(100, limit)
-        )
-    )
-    seen = 0
-    for record in itertools.islice(records, limit):
-        seen += 1
-        for result in runtime.engine.run(None, binding, recipe, flow, record, dry_run=True):
-            fields = ", ".join(f"{k}={v!r}" for k, v in result.fields.items())
-            table.add_row(
-                client.record_id(record), result.step, result.action, result.target_id or "", fields
-            )
+    planned = preview(runtime.engine, binding, recipe, flow, since, limit)
+    for write in planned.writes:
+        fields = ", ".join(f"{k}={v!r}" for k, v in write.fields.items())
+        table.add_row(write.source_id, write.step, write.action, write.target_id or "", fields)
     console.print(table)
-    console.print(f"{seen} source records looked at; nothing was written.")
+    console.print(f"{planned.records} source records looked at; nothing was written.")
 
 
 def _backfill(
@@ -252,8 +241,7 @@ def _report(runtime: Runtime, run_id: str) -> None:
 
 def _poll(runtime: Runtime, binding: RecipeBinding, flow: Flow, workers: int) -> None:
     with runtime.db.write() as session:
-        queued = jobs.enqueue(session, bindings.POLL, {"binding_id": binding.id, "flow": flow.name},
-                              company_id=binding.company_id)  # fmt: skip
+        queued = bindings.poll_now(session, binding, flow.name)
     console.print(f"Queued an incremental poll of {flow.name} ({queued.id}).")
     if not workers:
         return

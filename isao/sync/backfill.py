@@ -3,7 +3,10 @@ resumable: each page's jobs and the run's position commit together, so an interr
 from the page after the last one committed and enqueues nothing twice.
 
 With ``batch``, each page becomes one ``sync.batch`` job (``isao.sync.batch``) instead of a job per record;
-the run's counts and ``outcome`` are still per record."""
+the run's counts and ``outcome`` are still per record.
+
+The command line reads the pages itself; the dashboard hands the reading to the queue (``sync.backfill``,
+``enqueue``), so a backfill started from a browser runs in the server's workers, not in its request."""
 
 from __future__ import annotations
 
@@ -13,17 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from isao.db import Database
 from isao.db.models import Job, RecipeBinding, SyncRun
 from isao.ids import new_id
 from isao.queue import jobs
+from isao.queue.worker import JobContext
 from isao.sync import batch as batches
 from isao.sync.engine import RECORD, Engine
 from isao.sync.recipe import Flow
 from isao.timeutil import utcnow
 
 RUNNING, DONE, INTERRUPTED = "running", "done", "interrupted"
+BACKFILL = "sync.backfill"
+JOB_PAGES = 20
+"""Pages one ``sync.backfill`` job reads before handing over to its successor (short jobs, fresh leases)."""
 
 
 @dataclass
@@ -135,3 +143,61 @@ def outcome(db: Database, run_id: str) -> dict[str, int]:
     for status, key in pages:
         states[str(status)] += batches.records_of(str(key))
     return {status: count for status, count in states.items() if count}
+
+
+def _reader_key(run_id: str) -> str:
+    return f"backfill:{run_id}:"
+
+
+def enqueue(
+    db: Database, binding: RecipeBinding, flow: Flow, since: str | None, *, restart: bool = False,
+    batch: bool = False,
+) -> SyncRun:  # fmt: skip
+    """Start (or resume) a backfill whose pages a worker reads: the run, and its ``sync.backfill`` job
+    unless one is already queued or reading it."""
+    run = start(db, binding, flow, since, restart=restart)
+    with db.write() as session:
+        if reader(session, run.id) in (None, jobs.DONE, jobs.DEAD):
+            payload = {"binding_id": binding.id, "flow": flow.name, "run": run.id, "batch": batch}
+            key = _reader_key(run.id) + new_id("page")
+            jobs.enqueue(session, BACKFILL, payload, company_id=binding.company_id, dedupe_key=key)
+    return run
+
+
+def reader(session: Session, run_id: str) -> str | None:
+    """The state of the run's latest ``sync.backfill`` job (None: its pages were read by a command)."""
+    return session.scalars(
+        select(Job.status)
+        .where(Job.kind == BACKFILL, Job.dedupe_key.startswith(_reader_key(run_id), autoescape=True))
+        .order_by(Job.dedupe_key.desc())  # the keys end in time-ordered ids
+    ).first()
+
+
+class Backfiller:
+    """``sync.backfill``: ``{"binding_id", "flow", "run", "batch"}``, up to ``JOB_PAGES`` pages a job."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def handle(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        resolved = self.engine.resolve(payload)
+        if isinstance(resolved, str):
+            interrupt(ctx.db, payload["run"])
+            return {"skipped": resolved}
+        binding, _, flow = resolved
+        with ctx.db.read() as session:
+            run = session.get(SyncRun, payload["run"])
+            if run is None or run.status != RUNNING:  # finished, or restarted as another run
+                return {"skipped": f"run {payload['run']} is {run.status if run else 'gone'}"}
+            session.expunge(run)
+        first = run.counts.get("pages", 0)
+        for step in pages(self.engine, binding, flow, run, batch=bool(payload.get("batch"))):
+            if step.finished:
+                return {"run": run.id, "pages": step.pages, "enqueued": step.enqueued}
+            if step.pages - first >= JOB_PAGES:
+                with ctx.transaction() as session:  # the successor exists iff this job is done
+                    jobs.enqueue(session, BACKFILL, payload, company_id=binding.company_id,
+                                 dedupe_key=_reader_key(run.id) + new_id("page"))  # fmt: skip
+                return {"run": run.id, "pages": step.pages, "enqueued": step.enqueued, "continued": True}
+            ctx.heartbeat()
+        return {"run": run.id}

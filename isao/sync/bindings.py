@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from isao.db.models import Connection, RecipeBinding, Schedule
 from isao.ids import new_id
-from isao.queue import scheduler
+from isao.queue import jobs, scheduler
 from isao.sync.recipe import Recipe
 from isao.timeutil import utcnow
 
@@ -74,6 +74,13 @@ def disable(session: Session, binding: RecipeBinding) -> None:
     binding.enabled = False
     binding.updated_at = utcnow()
     _set_schedules(session, binding.id, enabled=False)
+
+
+def poll_now(session: Session, binding: RecipeBinding, flow: str) -> jobs.Queued:
+    """The incremental poll the flow's schedule runs, queued now (``isao sync run``, the dashboard's
+    "Run now"); whichever worker is running takes it."""
+    payload = {"binding_id": binding.id, "flow": flow}
+    return jobs.enqueue(session, POLL, payload, company_id=binding.company_id)
 
 
 def _set_schedules(session: Session, binding_id: str, *, enabled: bool) -> None:
