@@ -8,10 +8,12 @@ onto ``isao.errors`` (``classify``).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -23,6 +25,7 @@ from isao.errors import AuthExpired, Invalid, NotFound, ProviderError, RateLimit
 REFRESH_SKEW = 60.0
 """Refresh this many seconds before ``expires_at`` (HubSpot: a 401 is not a reliable refresh signal)."""
 _KEPT = 4096
+_KEPT_CALLS = 20
 Mint = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -185,6 +188,28 @@ def _maybe_json(text: str | None) -> Any:
         return text
 
 
+_recorded: ContextVar[list[dict[str, Any]] | None] = ContextVar("isao_recorded_calls", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[dict[str, Any]]]:
+    """Keep the successful calls made in this block as ``{"request", "response"}`` summaries, as failures
+    already carry theirs, so a write that worked can be read like one that failed. Per thread (a client
+    is shared by the workers), bounded to ``_KEPT_CALLS`` calls of ``_KEPT`` bytes of body each."""
+    calls: list[dict[str, Any]] = []
+    token = _recorded.set(calls)
+    try:
+        yield calls
+    finally:
+        _recorded.reset(token)
+
+
+def _record(sent: dict[str, Any], response: httpx.Response) -> None:
+    calls = _recorded.get()
+    if calls is not None and len(calls) < _KEPT_CALLS:
+        calls.append({"request": sent, "response": summary_of_response(response)})
+
+
 def retry_after(response: httpx.Response, default: float) -> float:
     """``Retry-After`` in seconds (delta or HTTP date), else ``default``."""
     value = response.headers.get("retry-after")
@@ -311,6 +336,7 @@ class ApiClient:
             except httpx.TransportError as exc:
                 raise Transient(f"{self.provider}: {type(exc).__name__}: {exc}", request=sent) from exc
             if not self.is_failure(response):
+                _record(sent, response)
                 return response
             error = self.classify(response, sent, summary_of_response(response))
             if isinstance(error, AuthExpired) and self.uses_oauth and attempt == 1:

@@ -270,7 +270,12 @@ def _held(session: Session, claimed: Claimed) -> Job:
 
 
 def complete(
-    session: Session, claimed: Claimed, now: datetime, *, response: dict[str, Any] | None = None
+    session: Session,
+    claimed: Claimed,
+    now: datetime,
+    *,
+    request: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
 ) -> None:
     """Mark done inside ``session``'s transaction (the handler's own, when its effects are local).
 
@@ -295,7 +300,7 @@ def complete(
             "outcome": "done",
             "error_class": None,
             "error": None,
-            "request": None,
+            "request": request,
             "response": response,
             "started_at": claimed.started_at,
             "finished_at": now,

@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,17 @@ from isao.queue.retry import RetryPolicy
 from isao.timeutil import Clock, utcnow
 
 log = structlog.get_logger(__name__)
+_KEPT_STEPS = 20
+_story: ContextVar[list[dict[str, Any]] | None] = ContextVar("isao_attempt_story", default=None)
+
+
+def tell(step: dict[str, Any]) -> None:
+    """Add a step to the running attempt's story: ``{"step", …, "fields", "calls": [{"request",
+    "response"}]}`` (what it mapped, sent and got back). Recorded on the attempt when the job completes, so
+    the dashboard shows a success as fully as a failure. Outside a job (a dry run, the CLI) it is dropped."""
+    story = _story.get()
+    if story is not None and len(story) < _KEPT_STEPS:
+        story.append(step)
 
 
 @dataclass
@@ -40,6 +52,22 @@ class JobContext:
     job: Claimed
     worker: Worker
     done: bool = False
+    story: list[dict[str, Any]] = field(default_factory=list)
+    """What the attempt's steps sent and got back (see ``tell``)."""
+
+    def recorded(self, result: Any = None) -> dict[str, dict[str, Any] | None]:
+        """The attempt row's ``request`` and ``response``: each step's mapped fields and requests on one side,
+        its responses on the other (paired by position); a plain handler's result as the response."""
+        if not self.story:
+            return {"request": None, "response": result if isinstance(result, dict) else None}
+        sent, received = [], []
+        for step in self.story:
+            calls = step.get("calls", [])
+            sent.append(
+                {k: v for k, v in step.items() if k != "calls"} | {"calls": [c["request"] for c in calls]}
+            )
+            received.append({"step": step.get("step"), "calls": [c["response"] for c in calls]})
+        return {"request": {"steps": sent}, "response": {"steps": received}}
 
     @property
     def now(self) -> datetime:
@@ -51,7 +79,7 @@ class JobContext:
         so a job whose worker dies before the commit runs again with no trace of the first try."""
         with self.db.write() as session:
             yield session
-            jobs.complete(session, self.job, self.now)
+            jobs.complete(session, self.job, self.now, **self.recorded())
         self.done = True
 
     def heartbeat(self) -> None:
@@ -130,6 +158,7 @@ class Worker:
         self._wait_for_token(job)
         context = JobContext(self.db, job, self)
         started = time.perf_counter()
+        telling = _story.set(context.story)
         try:
             result = kind.handler(context, job.payload)
         except LeaseLost:
@@ -139,13 +168,13 @@ class Worker:
             metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
             self._failed(job, error, policy=kind.policy)
             return
+        finally:
+            _story.reset(telling)
         metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
         if not context.done:
             try:
                 with self.db.write() as session:
-                    jobs.complete(
-                        session, job, self.clock(), response=result if isinstance(result, dict) else None
-                    )
+                    jobs.complete(session, job, self.clock(), **context.recorded(result))
             except LeaseLost:
                 log.warning("finished after the lease expired; the other worker's result stands", job=job.id)
                 return

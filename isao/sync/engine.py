@@ -20,11 +20,11 @@ from typing import Any, cast
 import structlog
 
 from isao import connections, metrics
-from isao.connectors.base import RecordApi
+from isao.connectors.base import RecordApi, recording
 from isao.db import Database
 from isao.db.models import RecipeBinding
 from isao.errors import Busy, Conflict, Invalid
-from isao.queue.worker import JobContext
+from isao.queue.worker import JobContext, tell
 from isao.sync import bindings, catalog, idmap, locks, lookups, twoway
 from isao.sync.mapping import evaluate, to_wire
 from isao.sync.recipe import Flow, Recipe, Step
@@ -245,7 +245,7 @@ class Engine:
         if step.when is not None and not step.when(record, context):
             return StepResult(step.name, "skipped")
         planned = self.plan(binding, step, source, record, context)
-        target_id, version = planned.target_id, None
+        target_id, version, calls = planned.target_id, None, []
         if target_id is not None and (planned.unchanged or step.action == "create"):
             action = "unchanged" if planned.unchanged else "exists"
         elif dry_run:
@@ -256,8 +256,21 @@ class Engine:
         elif target_id is not None and self._keeps_target(binding, recipe, planned, stamp):
             action = "conflict"
         else:
-            target_id, action, version = self.write(recipe, flow, planned)
-            version = self._associate(planned, target_id, record, context) or version
+            with recording() as calls:
+                target_id, action, version = self.write(recipe, flow, planned)
+                version = self._associate(planned, target_id, record, context) or version
+        if not dry_run:
+            tell(
+                {
+                    "step": step.name,
+                    "connection": planned.connection,
+                    "object": step.target.object,
+                    "action": action,
+                    "targetId": target_id,
+                    "fields": planned.fields,
+                    "calls": calls,
+                }
+            )
         if not dry_run and target_id is not None and action not in ("unchanged", "conflict"):
             self.link(ctx, binding, planned, target_id, version)
         log.info("sync.step", step=step.name, source=source.id, target=target_id, action=action)

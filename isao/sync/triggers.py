@@ -39,6 +39,11 @@ def _sources(engine: Engine, ctx: JobContext, connection_id: str) -> list[tuple[
     return flows
 
 
+def event_key(inbound_event_id: str) -> str:
+    """How the ``sync.record`` jobs of one webhook are found again (the start of their dedupe keys)."""
+    return f"sync:{inbound_event_id}:"
+
+
 def _job(binding: RecipeBinding, flow: Flow, record_id: str, data: Any, key: str) -> dict[str, Any]:
     payload = {"binding_id": binding.id, "flow": flow.name, "id": record_id, "data": data}
     return jobs.values(RECORD, payload, company_id=binding.company_id, dedupe_key=key)
@@ -58,7 +63,7 @@ class Triggers:
                     continue
                 if change.object != flow.source.object or change.action == "deleted":
                     continue
-                key = f"sync:{event.id}:{binding.id}:{flow.name}:{change.id}"
+                key = f"{event_key(event.id)}{binding.id}:{flow.name}:{change.id}"
                 rows.append(_job(binding, flow, change.id, change.data, key))
         if rows:
             with ctx.db.write() as session:

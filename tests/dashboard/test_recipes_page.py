@@ -113,7 +113,7 @@ def test_the_enable_form_says_what_is_wrong_next_to_each_field(
 ) -> None:
     page = dashboard.get(PAGE)
     assert "This company has no WooCommerce connection yet" in page.text
-    assert '<a href="/connections">Add a WooCommerce connection</a>' in page.text
+    assert '<a href="/connections/new?provider=woocommerce">Add a WooCommerce connection</a>' in page.text
     refused = dashboard.post(f"{PAGE}/enable", {})
     assert refused.status_code == 400 and 'id="f-role-crm-error"' in refused.text
 
