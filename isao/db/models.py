@@ -206,6 +206,7 @@ class JobAttempt(Base):
     """One try at a job: what was sent, what came back, and how it ended."""
 
     __tablename__ = "job_attempts"
+    __table_args__ = (Index("ix_job_attempts_outcome_finished", "outcome", "finished_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)

@@ -1,4 +1,4 @@
-"""dashboard logins
+"""dashboard logins, and attempts indexed by outcome and time (the overview's retry counts)
 
 Revision ID: 0005
 Revises: 0004
@@ -31,8 +31,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("email"),
     )
     op.create_index(op.f("ix_admins_company_id"), "admins", ["company_id"], unique=False)
+    op.create_index("ix_job_attempts_outcome_finished", "job_attempts", ["outcome", "finished_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_job_attempts_outcome_finished", table_name="job_attempts")
     op.drop_index(op.f("ix_admins_company_id"), table_name="admins")
     op.drop_table("admins")
