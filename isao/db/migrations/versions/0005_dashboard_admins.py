@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("email"),
     )
     op.create_index(op.f("ix_admins_company_id"), "admins", ["company_id"], unique=False)
-    op.create_index("ix_job_attempts_outcome_finished", "job_attempts", ["outcome", "finished_at"], unique=False)
+    op.create_index(
+        "ix_job_attempts_outcome_finished", "job_attempts", ["outcome", "finished_at"], unique=False
+    )
 
 
 def downgrade() -> None:
