@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import httpx
-import pytest
 
 from isao.api.app import create_app
 from isao.config import Settings
-from tests.cli import Ran, run
+from tests import test_cli
 from tests.conftest import serve
+from tests.test_cli import isao
 
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISAO_")}
-    environment["ISAO_DATA_DIR"] = str(tmp_path / "data")
-    return environment
-
-
-def isao(env: dict[str, str], *args: str, ok: bool = True) -> Ran:
-    result = run(env, *args)
-    if ok:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
+env = test_cli.env  # the fixture: the same clean environment as the other CLI tests
 
 
 def _logs_in(url: str, email: str, password: str) -> bool:

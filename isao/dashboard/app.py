@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from isao.dashboard import pages
 from isao.dashboard.session import CsrfFailed, DashboardSessions, LoginRequired
-from isao.dashboard.web import HERE, is_htmx, redirect, render
+from isao.dashboard.web import HERE, is_htmx, problem, redirect
 
 
 def mount(app: FastAPI, *, https_only: bool = False) -> None:
@@ -26,13 +26,7 @@ def mount(app: FastAPI, *, https_only: bool = False) -> None:
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, _: CsrfFailed) -> Response:
-        return render(
-            request,
-            "problem.html",
-            status_code=403,
-            heading="This form has expired",
-            message="The page was open too long or came from elsewhere. Reload it and try again.",
-            back=request.url.path,
-        )
+        message = "The page was open too long or came from elsewhere. Reload it and try again."
+        return problem(request, 403, "This form has expired", message, request.url.path)
 
     app.add_middleware(DashboardSessions, https_only=https_only)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -84,6 +85,23 @@ def render(
     context["csrf_token"] = csrf_token(request)
     context["path"] = request.url.path
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+
+
+def problem(request: Request, status_code: int, heading: str, message: str, back: str = "/") -> HTMLResponse:
+    return render(
+        request, "problem.html", status_code=status_code, heading=heading, message=message, back=back
+    )
+
+
+def not_found(request: Request, what: str, back: str, message: str | None = None) -> HTMLResponse:
+    """``Deal not found``: another company's record answers exactly like a missing one."""
+    return problem(request, 404, f"{what} not found", message or f"There is no such {what.lower()}.", back)
+
+
+def done_flashes(done: str | None, messages: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The flash after a redirect to ``?done=key``: only known keys, so a link cannot put words on a page."""
+    message = messages.get(done or "")
+    return [("ok", message)] if message else []
 
 
 def redirect(url: str, *, htmx: bool = False) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -14,7 +15,8 @@ from starlette.responses import Response
 from isao import connections
 from isao.dashboard import feed, story
 from isao.dashboard.session import CurrentViewer, Db
-from isao.dashboard.web import render, validate
+from isao.dashboard.web import not_found, render, validate
+from isao.db.models import Connection
 
 router = APIRouter()
 
@@ -37,8 +39,9 @@ class Filters(BaseModel):
     page: int = Field(1, ge=1, le=100_000)
 
 
-def _choices(session: Session, company_id: str, registered: list[str]) -> dict[str, list[tuple[str, str]]]:
-    rows = connections.list_(session, company_id)
+def _choices(
+    session: Session, company_id: str, rows: Sequence[Connection], registered: list[str]
+) -> dict[str, list[tuple[str, str]]]:
     providers = sorted({row.provider for row in rows})
     kinds = sorted(set(registered) | set(feed.kinds(session, company_id)))
     return {
@@ -48,18 +51,18 @@ def _choices(session: Session, company_id: str, registered: list[str]) -> dict[s
     }
 
 
-def _query(filters: Filters, session: Session, company_id: str) -> feed.Query:
-    chosen: set[str] | None = None
+def _query(filters: Filters, rows: Sequence[Connection]) -> feed.Query:
+    chosen: frozenset[str] | None = None
     if filters.provider or filters.connection:
-        chosen = {
+        chosen = frozenset(
             row.id
-            for row in connections.list_(session, company_id)
+            for row in rows
             if (not filters.provider or row.provider == filters.provider)
             and (not filters.connection or row.id == filters.connection)
-        }
+        )
     return feed.Query(
         filters.type,
-        frozenset(chosen) if chosen is not None else None,
+        chosen,
         filters.status,
         filters.kind,
         filters.q.strip(),
@@ -90,16 +93,15 @@ def _feed(request: Request, viewer: CurrentViewer, database: Db, fragment: bool)
     values = {key: value for key, value in request.query_params.items() if key in (*_FILTERS, "page")}
     runtime = request.app.state.runtime
     with database.read() as session:
-        choices = _choices(session, viewer.company_id, list(runtime.registry.kinds))
+        rows = connections.list_(session, viewer.company_id)
+        choices = _choices(session, viewer.company_id, rows, list(runtime.registry.kinds))
         filters, errors = validate(Filters, values)
         errors = _check(values, choices) | errors
         items: list[feed.Item] = []
         total = 0
         if filters is not None and not errors:
-            items, total = feed.page(
-                session, viewer.company_id, _query(filters, session, viewer.company_id), filters.page
-            )
-        names = {row.id: row.name for row in connections.list_(session, viewer.company_id)}
+            items, total = feed.page(session, viewer.company_id, _query(filters, rows), filters.page)
+        names = {row.id: row.name for row in rows}
     kept = {key: values[key] for key in _FILTERS if values.get(key)}
     query = urlencode(kept)
     stamp = _stamp(items, total)
@@ -139,14 +141,8 @@ def feed_fragment(request: Request, viewer: CurrentViewer, database: Db) -> Resp
 
 
 def _missing(request: Request, what: str) -> Response:
-    return render(
-        request,
-        "problem.html",
-        status_code=404,
-        title=f"{what} not found",
-        heading=f"{what} not found",
-        message=f"There is no such {what.lower()} in your company's activity.",
-        back="/activity",
+    return not_found(
+        request, what, "/activity", f"There is no such {what.lower()} in your company's activity."
     )
 
 

@@ -20,7 +20,7 @@ from isao.connectors import catalog
 from isao.connectors.base import Setting
 from isao.connectors.webhooks import VERIFIERS
 from isao.dashboard.session import CurrentViewer, Db, Viewer
-from isao.dashboard.web import form_values, is_htmx, redirect, render
+from isao.dashboard.web import done_flashes, form_values, is_htmx, not_found, redirect, render
 from isao.db import Database
 from isao.db.models import Connection
 from isao.sandbox.runner import PROVIDERS as SANDBOXES
@@ -38,6 +38,7 @@ DONE = {
     "removed": "Connection removed, with the events received for it.",
 }
 NO_STORE = {"Cache-Control": "no-store"}
+UNKNOWN_PROVIDER = f"Choose one of {', '.join(connections.PROVIDERS)}"
 
 
 @dataclass(frozen=True)
@@ -71,24 +72,13 @@ def _fields(provider: str, *, sandbox: bool = False) -> list[Field]:
     ]
 
 
-def _flashes(done: str | None) -> list[tuple[str, str]]:
-    return [("ok", DONE[done])] if done in DONE else []
-
-
 def _missing(request: Request) -> Response:
-    return render(
-        request,
-        "problem.html",
-        status_code=404,
-        title="Connection not found",
-        heading="Connection not found",
-        message="There is no such connection in your company.",
-        back="/connections",
-    )
+    return not_found(request, "Connection", "/connections", "There is no such connection in your company.")
 
 
-def _providers() -> list[tuple[str, str]]:
-    return [("", "Choose a provider")] + [(p, p) for p in connections.PROVIDERS]
+def _typed(values: dict[str, str]) -> dict[str, str]:
+    """The fields typed into, trimmed: an empty field is one left alone."""
+    return {key: value.strip() for key, value in values.items() if value.strip()}
 
 
 # --- The list ---------------------------------------------------------------------------------------
@@ -98,7 +88,9 @@ def _providers() -> list[tuple[str, str]]:
 def index(request: Request, viewer: CurrentViewer, database: Db, done: str | None = None) -> Response:
     with database.read() as session:
         rows = [_summary(row) for row in connections.list_(session, viewer.company_id)]
-    return render(request, "connections/index.html", title="Connections", rows=rows, flashes=_flashes(done))
+    return render(
+        request, "connections/index.html", title="Connections", rows=rows, flashes=done_flashes(done, DONE)
+    )
 
 
 def _summary(row: Connection) -> dict[str, Any]:
@@ -119,7 +111,7 @@ def new(request: Request, provider: str | None = None, sandbox: bool = False) ->
     if not provider:
         return _choose(request, {})
     if provider not in connections.PROVIDERS:
-        return _choose(request, {"provider": f"Choose one of {', '.join(connections.PROVIDERS)}"})
+        return _choose(request, {"provider": UNKNOWN_PROVIDER})
     values = _sandbox_plain(provider) if sandbox and provider in SANDBOXES else {}
     return _new_form(request, provider, sandbox and provider in SANDBOXES, values, {})
 
@@ -130,7 +122,7 @@ def _choose(request: Request, errors: dict[str, str]) -> Response:
         "connections/choose.html",
         status_code=400 if errors else 200,
         title="Add a connection",
-        providers=_providers(),
+        providers=[("", "Choose a provider")] + [(p, p) for p in connections.PROVIDERS],
         errors=errors,
     )
 
@@ -163,10 +155,10 @@ async def create(request: Request, viewer: CurrentViewer, database: Db) -> Respo
     values = await form_values(request)
     provider = values.pop("provider", "")
     if provider not in connections.PROVIDERS:
-        return _choose(request, {"provider": f"Choose one of {', '.join(connections.PROVIDERS)}"})
+        return _choose(request, {"provider": UNKNOWN_PROVIDER})
     sandbox = values.pop("sandbox", "") == "1" and provider in SANDBOXES
     name = values.pop("name", "").strip()
-    given = {key: value.strip() for key, value in values.items() if value.strip()}
+    given = _typed(values)
     created = await run_in_threadpool(_create, database, viewer, provider, name, given, sandbox)
     if isinstance(created, dict):
         return _new_form(request, provider, sandbox, {"name": name, **values}, created)
@@ -275,7 +267,7 @@ def show(
     connection = _load(database, viewer, connection_id)
     if connection is None:
         return _missing(request)
-    return _show(request, connection, flashes=_flashes(done))
+    return _show(request, connection, flashes=done_flashes(done, DONE))
 
 
 @router.post("/connections/{connection_id}/test")
@@ -292,7 +284,7 @@ async def test(request: Request, viewer: CurrentViewer, database: Db, connection
     except LookupError:
         return _missing(request)
     if is_htmx(request):
-        return render(request, "connections/_test.html", result=result, connection=connection)
+        return render(request, "connections/_test.html", result=result)
     return _show(request, connection, result=result)
 
 
@@ -310,7 +302,7 @@ def reveal(request: Request, viewer: CurrentViewer, database: Db, connection_id:
 async def rotate(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
     values = await form_values(request)
     generate = values.pop("generate_webhook_secret", "") == "1"
-    given = {key: value.strip() for key, value in values.items() if value.strip()}
+    given = _typed(values)
 
     def apply(row: Connection) -> dict[str, str]:
         secret_names = {f.name for f in connections.fields(row.provider) if f.secret}
@@ -349,7 +341,7 @@ async def change(request: Request, viewer: CurrentViewer, database: Db, connecti
         plain = {f.name: f for f in connections.fields(row.provider) if not f.secret}
         if not plain:
             return {"settings_form": f"{row.provider} connections have no settings besides secrets"}
-        given = {k: v.strip() for k, v in values.items() if v.strip()}
+        given = _typed(values)
         unset = [name for name in plain if name in values and not values[name].strip()]
         errors = {name: f"{_label(name)} is required" for name in unset if plain[name].required}
         errors |= {name: "Secrets are rotated above" for name in given if name not in plain}

@@ -20,7 +20,7 @@ from isao.dashboard.pages import crm_deals, crm_pipeline
 from isao.dashboard.pages.crm_shared import base_url, dates, filled, not_found, paging, rows, search_term
 from isao.dashboard.pages.crm_shared import pages as page_count
 from isao.dashboard.session import CurrentViewer, Db
-from isao.dashboard.web import form_values, redirect, render, validate
+from isao.dashboard.web import done_flashes, form_values, redirect, render, validate
 
 router = APIRouter()
 router.include_router(crm_deals.router)
@@ -99,7 +99,7 @@ def contact_page(
         contact=contact,
         deals=rows(found),
         total=total,
-        flashes=[("ok", DONE[done])] if done in DONE else [],
+        flashes=done_flashes(done, DONE),
     )
 
 

@@ -20,7 +20,7 @@ from isao.dashboard.pages.crm_shared import (
 )
 from isao.dashboard.pages.crm_shared import pages as page_count
 from isao.dashboard.session import CurrentViewer, Db
-from isao.dashboard.web import form_values, redirect, render, validate
+from isao.dashboard.web import done_flashes, form_values, redirect, render, validate
 from isao.db import Database
 
 router = APIRouter()
@@ -124,7 +124,7 @@ def deal_page(
         deal=deal,
         history=entries,
         targets=[target for target in targets if target[0] != here],
-        flashes=[("ok", DONE[done])] if done in DONE else [],
+        flashes=done_flashes(done, DONE),
     )
 
 

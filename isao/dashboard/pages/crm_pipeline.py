@@ -16,7 +16,7 @@ from isao.crm import deals, pipeline
 from isao.crm.errors import Invalid, NotFound
 from isao.dashboard.pages.crm_shared import not_found
 from isao.dashboard.session import CurrentViewer, Db
-from isao.dashboard.web import form_values, is_htmx, redirect, render
+from isao.dashboard.web import form_values, is_htmx, problem, redirect, render
 from isao.db import Database
 
 router = APIRouter()
@@ -33,10 +33,8 @@ def board_page(
 ) -> Response:
     show_closed = closed == "1"
     context = _board(database, viewer.company_id, show_closed)
-    flashes = []
-    if done == "moved" and moved:
-        message = _moved(database, viewer.company_id, moved)
-        flashes = [("ok", message)] if message else []
+    message = _moved(database, viewer.company_id, moved) if done == "moved" and moved else None
+    flashes = [("ok", message)] if message else []
     return render(request, "crm/pipeline.html", title="Pipeline", flashes=flashes, moved=moved, **context)
 
 
@@ -60,15 +58,7 @@ async def move_deal(request: Request, viewer: CurrentViewer, database: Db, deal_
         if htmx:
             return _fragment(request, database, viewer.company_id, show_closed, error=message)
         back = "/crm/pipeline" if on_board else f"/crm/deals/{deal_id}"
-        return render(
-            request,
-            "problem.html",
-            status_code=400,
-            title="Not moved",
-            heading="Not moved",
-            message=message,
-            back=back,
-        )
+        return problem(request, 400, "Not moved", message, back)
     if htmx:
         done = _moved(database, viewer.company_id, deal_id)
         return _fragment(request, database, viewer.company_id, show_closed, message=done, moved=deal_id)

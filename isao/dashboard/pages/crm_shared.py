@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse
 
 from isao.crm.listing import Page
-from isao.dashboard.web import render
+from isao.dashboard import web
 from isao.db.models import Contact
 from isao.timeutil import parse_iso
 
@@ -84,13 +84,6 @@ def contact_choices(session: Session, company_id: str, keep: str | None = None) 
 
 
 def not_found(request: Request, what: str, back: str) -> HTMLResponse:
-    """Another company's record answers exactly like a missing one."""
-    return render(
-        request,
-        "problem.html",
-        status_code=404,
-        title=f"{what} not found",
-        heading=f"{what} not found",
-        message=f"Your company has no such {what.lower()}: it may have been deleted.",
-        back=back,
+    return web.not_found(
+        request, what, back, f"Your company has no such {what.lower()}: it may have been deleted."
     )

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from isao.crm.schemas import Input
 from isao.dashboard.session import CurrentViewer, Db, Viewer
-from isao.dashboard.web import redirect, render, validate
+from isao.dashboard.web import not_found, redirect, render, validate
 from isao.db import Database
 from isao.db.models import Job
 from isao.queue import deadletters
@@ -172,23 +172,30 @@ UNTICKED = "Tick the box to confirm: discarded jobs are never retried."
 NONE_FOUND = "None of the selected dead letters were found; they may have been replayed or discarded already."
 
 
+def _unusable(ids: list[str]) -> str | None:
+    """Why a selection cannot be acted on, if it cannot."""
+    if not ids:
+        return NOTHING_SELECTED
+    if len(ids) > MAX_SELECTED:
+        return TOO_MANY
+    return None
+
+
 @router.post("/dead-letters/replay")
 async def replay(request: Request, viewer: CurrentViewer, database: Db) -> Response:
     form = await request.form()
     filters, errors = _filters(form)
     if errors:
         return _listing(request, viewer, database, filters, errors=errors, status_code=400)
-    ids = _ids(form)
     if form.get("scope") == "filter":
         with database.write() as session:
             count = deadletters.replay(session, filters.where(viewer.company_id))
         if count == 0:
             return _refuse(request, viewer, database, filters, "No dead letters match the filter.")
         return redirect(filters.query(done="replayed", count=count))
-    if not ids:
-        return _refuse(request, viewer, database, filters, NOTHING_SELECTED)
-    if len(ids) > MAX_SELECTED:
-        return _refuse(request, viewer, database, filters, TOO_MANY)
+    ids = _ids(form)
+    if problem := _unusable(ids):
+        return _refuse(request, viewer, database, filters, problem)
     with database.write() as session:
         count = deadletters.replay(session, deadletters.Filter(company_id=viewer.company_id, ids=ids))
     if count == 0:
@@ -204,10 +211,8 @@ async def discard(request: Request, viewer: CurrentViewer, database: Db) -> Resp
     if errors:
         return _listing(request, viewer, database, filters, errors=errors, status_code=400)
     ids = _ids(form)
-    if not ids:
-        return _refuse(request, viewer, database, filters, NOTHING_SELECTED)
-    if len(ids) > MAX_SELECTED:
-        return _refuse(request, viewer, database, filters, TOO_MANY)
+    if problem := _unusable(ids):
+        return _refuse(request, viewer, database, filters, problem)
     where = deadletters.Filter(company_id=viewer.company_id, ids=ids)
     confirming = form.get("step") == "confirm"
     if confirming and form.get("confirm") == "yes":
@@ -238,15 +243,8 @@ def detail(request: Request, job_id: str, viewer: CurrentViewer, database: Db) -
     with database.read() as session:
         job = deadletters.get(session, job_id, viewer.company_id)
         if job is None:
-            return render(
-                request,
-                "problem.html",
-                status_code=404,
-                title="Dead letter not found",
-                heading="Dead letter not found",
-                message="There is no such dead letter: it may have been replayed already.",
-                back="/dead-letters",
-            )
+            message = "There is no such dead letter: it may have been replayed already."
+            return not_found(request, "Dead letter", "/dead-letters", message)
         entry = deadletters.detail(session, job)
         died, created = job.finished_at, job.created_at
     return render(

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from isao.dashboard import charts, health, stats
 from isao.dashboard.session import CurrentViewer, Db, Viewer
-from isao.dashboard.web import render
+from isao.dashboard.web import problem, render
 from isao.db import Database
 from isao.timeutil import utcnow
 
@@ -45,14 +45,8 @@ def _live(db: Database, viewer: Viewer, window: stats.Window, now: datetime) -> 
 
 
 def _bad_window(request: Request) -> Response:
-    return render(
-        request,
-        "problem.html",
-        status_code=400,
-        title="Unknown window",
-        heading="Unknown time window",
-        message="The overview shows the last hour (window=hour) or the last day (window=day).",
-    )
+    message = "The overview shows the last hour (window=hour) or the last day (window=day)."
+    return problem(request, 400, "Unknown time window", message)
 
 
 @router.get("/")

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from isao import connections
 from isao.dashboard.pages import recipe_forms as forms
 from isao.dashboard.session import CurrentViewer, Db, Viewer
-from isao.dashboard.web import form_values, redirect, render
+from isao.dashboard.web import form_values, not_found, problem, redirect, render
 from isao.db import Database
 from isao.db.models import RecipeBinding, SyncRun
 from isao.errors import IsaoError
@@ -42,7 +42,6 @@ DONE = {
 class Found:
     recipe: Recipe
     binding: RecipeBinding | None
-    flow: Flow | None = None
 
 
 def _recipes_dir(request: Request) -> Path | None:
@@ -55,30 +54,19 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
-def _problem(request: Request, status: int, heading: str, message: str, back: str = "/recipes") -> Response:
-    return render(request, "problem.html", status_code=status, heading=heading, message=message, back=back)
-
-
-def _find(
-    request: Request, viewer: Viewer, database: Database, name: str, flow: str | None = None
-) -> Found | Response:
-    """The recipe, this company's binding of it, and the flow named; a problem page for any that is not."""
+def _find(request: Request, viewer: Viewer, database: Database, name: str) -> Found | Response:
+    """The recipe and this company's binding of it; a problem page if the recipe is missing or broken."""
     try:
         recipe = catalog.get(name, _recipes_dir(request))
     except KeyError:
-        return _problem(request, 404, "No such recipe", f"There is no recipe called {name}.")
+        return not_found(request, "Recipe", "/recipes", f"There is no recipe called {name}.")
     except RecipeError as exc:
-        return _problem(request, 404, "This recipe does not load", str(exc))
+        return problem(request, 404, "This recipe does not load", str(exc), "/recipes")
     with database.read() as session:
         binding = bindings.get(session, viewer.company_id, name)
         if binding is not None:
             session.expunge(binding)
-    found = Found(recipe, binding)
-    if flow is not None:
-        found.flow = next((f for f in recipe.flows if f.name == flow), None)
-        if found.flow is None:
-            return _problem(request, 404, "No such flow", f"{name} has no flow {flow}.", f"/recipes/{name}")
-    return found
+    return Found(recipe, binding)
 
 
 def _bound(request: Request, found: Found, *, enabled: bool = True) -> RecipeBinding | Response:
@@ -86,9 +74,25 @@ def _bound(request: Request, found: Found, *, enabled: bool = True) -> RecipeBin
     binding = found.binding
     if binding is None or (enabled and not binding.enabled):
         name = found.recipe.name
-        return _problem(request, 409, "Enable the recipe first",
-                        f"{name} is not enabled for this company.", f"/recipes/{name}")  # fmt: skip
+        message = f"{name} is not enabled for this company."
+        return problem(request, 409, "Enable the recipe first", message, f"/recipes/{name}")
     return binding
+
+
+def _runnable(
+    request: Request, viewer: Viewer, database: Database, name: str, flow: str, *, enabled: bool = True
+) -> tuple[Found, RecipeBinding, Flow] | Response:
+    """The recipe, the company's binding and the flow to run it with; else the problem page saying why not."""
+    found = _find(request, viewer, database, name)
+    if isinstance(found, Response):
+        return found
+    chosen = next((f for f in found.recipe.flows if f.name == flow), None)
+    if chosen is None:
+        return not_found(request, "Flow", f"/recipes/{name}", f"{name} has no flow {flow}.")
+    bound = _bound(request, found, enabled=enabled)
+    if isinstance(bound, Response):
+        return bound
+    return found, bound, chosen
 
 
 # --- The list and one recipe --------------------------------------------------------------------------
@@ -184,11 +188,10 @@ def disable(request: Request, name: str, viewer: CurrentViewer, database: Db) ->
 
 @router.post("/recipes/{name}/flows/{flow}/run")
 def run_now(request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db) -> Response:
-    found = _find(request, viewer, database, name, flow)
-    if isinstance(found, Response):
-        return found
-    if isinstance(bound := _bound(request, found), Response):
-        return bound
+    runnable = _runnable(request, viewer, database, name, flow)
+    if isinstance(runnable, Response):
+        return runnable
+    _, bound, _ = runnable
     with database.write() as session:
         bindings.poll_now(session, bound, flow)
     return redirect(f"/recipes/{name}?done=polled&flow={flow}")
@@ -198,19 +201,17 @@ def run_now(request: Request, name: str, flow: str, viewer: CurrentViewer, datab
 async def start_backfill(
     request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db
 ) -> Response:
-    found = _find(request, viewer, database, name, flow)
-    if isinstance(found, Response):
-        return found
-    if isinstance(bound := _bound(request, found), Response):
-        return bound
-    assert found.flow is not None
+    runnable = _runnable(request, viewer, database, name, flow)
+    if isinstance(runnable, Response):
+        return runnable
+    found, bound, chosen = runnable
     values = await form_values(request)
     try:
         since = forms.read_since(values.get("since"))
     except ValueError as exc:
         errors = {f"backfill-{flow}-since": str(exc)}
         return _detail(request, viewer, database, found, errors=errors, values=values, status=400)
-    run = backfill.enqueue(database, bound, found.flow, since, restart=values.get("restart") == "on")
+    run = backfill.enqueue(database, bound, chosen, since, restart=values.get("restart") == "on")
     return redirect(f"/recipes/{name}/runs/{run.id}")
 
 
@@ -272,7 +273,7 @@ def run_page(request: Request, name: str, run_id: str, viewer: CurrentViewer, da
         return found
     standing = _standing(database, viewer, name, run_id)
     if standing is None:
-        return _problem(request, 404, "No such run", f"{name} has no run {run_id}.", f"/recipes/{name}")
+        return not_found(request, "Run", f"/recipes/{name}", f"{name} has no run {run_id}.")
     title = f"Backfill of {standing.run.flow}"
     return render(
         request, "recipes/run.html", title=title, recipe=found.recipe, recipe_name=name, standing=standing
@@ -290,9 +291,9 @@ def run_progress(request: Request, name: str, run_id: str, viewer: CurrentViewer
 # --- Dry run and reconciliation -----------------------------------------------------------------------
 
 
-def _shown(fields: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(key, value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False))
-            for key, value in fields.items()]  # fmt: skip
+def _text(value: Any) -> str:
+    """A field's value in a table cell: text as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
 
 
 @router.get("/recipes/{name}/flows/{flow}/preview")
@@ -300,15 +301,13 @@ def dry_run(
     request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db, limit: str | None = None,
     since: str | None = None,
 ) -> Response:  # fmt: skip
-    found = _find(request, viewer, database, name, flow)
-    if isinstance(found, Response):
-        return found
-    if isinstance(bound := _bound(request, found, enabled=False), Response):
-        return bound
-    assert found.flow is not None
+    runnable = _runnable(request, viewer, database, name, flow, enabled=False)
+    if isinstance(runnable, Response):
+        return runnable
+    found, bound, chosen = runnable
     values = {"limit": limit or str(forms.PREVIEW_LIMIT), "since": since or ""}
     errors: dict[str, str] = {}
-    context: dict[str, Any] = {"recipe": found.recipe, "flow": found.flow, "values": values, "errors": errors}
+    context: dict[str, Any] = {"recipe": found.recipe, "flow": chosen, "values": values, "errors": errors}
     title = f"Preview of {flow} (dry run)"
     try:
         count = forms.read_limit(limit)
@@ -321,31 +320,29 @@ def dry_run(
     if errors:
         return render(request, "recipes/preview.html", status_code=400, title=title, **context)
     try:
-        planned = preview(_engine(request), bound, found.recipe, found.flow, after, count)
+        planned = preview(_engine(request), bound, found.recipe, chosen, after, count)
     except IsaoError as exc:
         flashes = [("error", f"The preview stopped: {type(exc).__name__}: {exc}")]
         return render(
             request, "recipes/preview.html", status_code=502, title=title, flashes=flashes, **context
         )
-    writes = [(write, _shown(write.fields)) for write in planned.writes]
+    writes = [
+        (write, [(key, _text(value)) for key, value in write.fields.items()]) for write in planned.writes
+    ]
     return render(request, "recipes/preview.html", title=title, planned=planned, writes=writes, **context)
 
 
 def _reconcile(
     request: Request, viewer: Viewer, database: Database, name: str, flow: str, repair: bool
 ) -> Response:
-    found = _find(request, viewer, database, name, flow)
-    if isinstance(found, Response):
-        return found
-    if isinstance(bound := _bound(request, found, enabled=False), Response):
-        return bound
-    assert found.flow is not None
+    runnable = _runnable(request, viewer, database, name, flow, enabled=False)
+    if isinstance(runnable, Response):
+        return runnable
+    found, bound, chosen = runnable
     title = f"Reconciliation of {flow}"
-    context: dict[str, Any] = {"recipe": found.recipe, "flow": found.flow, "repair": repair}
+    context: dict[str, Any] = {"recipe": found.recipe, "flow": chosen, "repair": repair}
     try:
-        drifts: list[Drift] = list(
-            reconcile(_engine(request), bound, found.recipe, found.flow, repair=repair)
-        )
+        drifts: list[Drift] = list(reconcile(_engine(request), bound, found.recipe, chosen, repair=repair))
     except IsaoError as exc:
         flashes = [("error", f"The comparison stopped: {type(exc).__name__}: {exc}")]
         return render(request, "recipes/reconcile.html", status_code=502, title=title, flashes=flashes,
@@ -354,8 +351,10 @@ def _reconcile(
     if repair:
         noun = "difference" if len(drifts) == 1 else "differences"
         flashes.append(("ok", f"Repaired {len(drifts)} {noun}." if drifts else "Nothing needed repairing."))
-    rows = [(drift, [(k, _shown({"v": want})[0][1], _shown({"v": have})[0][1])
-                     for k, (want, have) in drift.fields.items()]) for drift in drifts]  # fmt: skip
+    rows = [
+        (drift, [(key, _text(want), _text(have)) for key, (want, have) in drift.fields.items()])
+        for drift in drifts
+    ]
     return render(request, "recipes/reconcile.html", title=title, drifts=rows, flashes=flashes, **context)
 
 
