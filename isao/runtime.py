@@ -47,7 +47,7 @@ class Runtime:
         self.registry.on_auth_expired("conn_", self.refresh_connection)
         self.engine = Engine(self.db, self.settings.recipes_dir)
         triggers = Triggers(self.engine)
-        self.registry.register(RECORD, self.engine.handle)
+        self.registry.register(RECORD, self.engine.handle, prepare=self.engine.prepare)
         self.registry.register(BATCH, Batcher(self.engine).handle)
         self.registry.register(POLL, triggers.poll)
         self.registry.register(BACKFILL, Backfiller(self.engine).handle)

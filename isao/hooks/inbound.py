@@ -244,11 +244,15 @@ def _existing(session: Session, arrivals: list[Arrival]) -> dict[tuple[str, str]
     return {(conn, key): event_id for conn, key, event_id in session.execute(query).tuples()}
 
 
-Router = Callable[[JobContext, InboundEvent], int]
+Router = Callable[[JobContext, InboundEvent], list[dict[str, Any]]]
+"""An event → the jobs it starts (``jobs.values`` rows with dedupe keys, so routing twice adds nothing)."""
 
 
 class Inbox:
-    """Runs ``inbound.route`` jobs: hands each stored event to the routers (the sync engine's recipes)."""
+    """Runs ``inbound.route`` jobs: hands each stored event to the routers (the sync engine's recipes).
+
+    The jobs they make are created in the transaction that completes the route job, already claimed by
+    its worker, which runs them next: a webhook's sync costs no extra trip through the queue."""
 
     def __init__(self) -> None:
         self.routers: list[Router] = []
@@ -259,5 +263,8 @@ class Inbox:
             if event is None:
                 return {"routed": 0, "note": "event no longer stored"}
             session.expunge(event)
-        routed = sum(router(ctx, event) for router in self.routers)
-        return {"routed": routed, "topic": event.topic}
+        rows = [row for router in self.routers for row in router(ctx, event)]
+        result = {"routed": len(rows), "topic": event.topic}
+        with ctx.transaction(result) as session:
+            ctx.hand_over(session, rows)
+        return result

@@ -43,6 +43,8 @@ class Claimed:
     rate_key: str | None
     created_at: datetime
     started_at: datetime
+    locks: tuple[str, ...] = ()
+    """Sync locks taken for this attempt when the job was made (see ``Kind.prepare``)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,39 @@ def enqueue_unique(session: Session, rows: list[dict[str, Any]]) -> None:
         statement = dialect.insert(_JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"])
         session.execute(statement, rows)
         session.info["isao_enqueued"] = True
+
+
+def enqueue_held(
+    session: Session, rows: list[dict[str, Any]], worker: str, now: datetime, lease: float
+) -> list[Claimed]:
+    """Like ``enqueue_unique``, but the new jobs are born claimed by ``worker`` for it to run next: a
+    handler's follow-up work (a webhook's sync jobs) skips a round trip through the queue. They are leased
+    like any claimed job, so if the worker dies first they go back to the queue when the lease expires."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(_JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_JOBS.c.id)
+    )
+    lease_until = now + timedelta(seconds=lease)
+    held = []
+    for row in rows:
+        taken = row | {"status": RUNNING, "attempts": 1, "locked_by": worker, "lease_until": lease_until}
+        if session.execute(statement, taken).first() is None:
+            continue  # a job with this dedupe key exists already: the fan-out ran before
+        held.append(
+            Claimed(
+                id=row["id"],
+                kind=row["kind"],
+                payload=row["payload"],
+                attempt=1,
+                max_attempts=row["max_attempts"],
+                worker=worker,
+                company_id=row["company_id"],
+                rate_key=row["rate_key"],
+                created_at=row["created_at"],
+                started_at=now,
+            )
+        )
+    return held
 
 
 @event.listens_for(Session, "after_commit")

@@ -9,9 +9,13 @@ from typing import TYPE_CHECKING, Any
 from isao.queue.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from isao.queue.jobs import Claimed
     from isao.queue.worker import JobContext
 
 Handler = Callable[["JobContext", dict[str, Any]], Any]
+Prepare = Callable[["Session", "Claimed"], "Claimed"]
 Refresher = Callable[[str], None]
 RateLimits = Callable[[str], tuple[float, float] | None]
 
@@ -21,6 +25,9 @@ class Kind:
     handler: Handler
     policy: RetryPolicy | None = None
     max_attempts: int | None = None
+    prepare: Prepare | None = None
+    """Called in the transaction that hands a new job of this kind to a worker (``JobContext.hand_over``):
+    what the job would do first in a transaction of its own (the sync engine takes its record's lock)."""
 
 
 @dataclass
@@ -36,8 +43,9 @@ class Registry:
         *,
         policy: RetryPolicy | None = None,
         max_attempts: int | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
-        self.kinds[kind] = Kind(handler, policy, max_attempts)
+        self.kinds[kind] = Kind(handler, policy, max_attempts, prepare)
 
     def handler(self, kind: str, **options: Any) -> Callable[[Handler], Handler]:
         def decorate(fn: Handler) -> Handler:

@@ -54,6 +54,10 @@ class JobContext:
     done: bool = False
     story: list[dict[str, Any]] = field(default_factory=list)
     """What the attempt's steps sent and got back (see ``tell``)."""
+    finishing: list[Callable[[Session], None]] = field(default_factory=list)
+    handed: list[Claimed] = field(default_factory=list)
+    """Follow-up jobs this one created already claimed (``hand_over``), for the worker to run next."""
+    _pending: list[Claimed] | None = None
 
     def recorded(self, result: Any = None) -> dict[str, dict[str, Any] | None]:
         """The attempt row's ``request`` and ``response``: each step's mapped fields and requests on one side,
@@ -74,13 +78,36 @@ class JobContext:
         return self.worker.clock()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, result: Any = None) -> Iterator[Session]:
         """A write transaction that also completes the job: local effects and "done" commit together,
         so a job whose worker dies before the commit runs again with no trace of the first try."""
-        with self.db.write() as session:
-            yield session
-            jobs.complete(session, self.job, self.now, **self.recorded())
+        pending: list[Claimed] = []
+        self._pending = pending
+        try:
+            with self.db.write() as session:
+                yield session
+                for finish in self.finishing:
+                    finish(session)
+                jobs.complete(session, self.job, self.now, **self.recorded(result))
+        finally:
+            self._pending = None
         self.done = True
+        self.handed.extend(pending)
+
+    def also(self, finish: Callable[[Session], None]) -> None:
+        """Run ``finish`` in the transaction that completes the job (e.g. release what the job held)."""
+        self.finishing.append(finish)
+
+    def hand_over(self, session: Session, rows: list[dict[str, Any]]) -> int:
+        """Create follow-up jobs (``jobs.values`` rows, deduplicated) already claimed by this worker,
+        inside ``transaction()``: the worker runs them as soon as this job is done. Returns how many
+        were new."""
+        if self._pending is None:
+            raise RuntimeError("hand_over belongs inside ctx.transaction()")
+        for job in jobs.enqueue_held(session, rows, self.worker.name, self.now, self.worker.lease):
+            kind = self.worker.registry.kinds.get(job.kind)
+            self._pending.append(kind.prepare(session, job) if kind and kind.prepare else job)
+        return len(self._pending)
 
     def heartbeat(self) -> None:
         """Extend the lease during long work; raises ``LeaseLost`` if another worker took the job."""
@@ -107,20 +134,31 @@ class Worker:
         """Claim and run what is due now; returns how many jobs were run."""
         self._tick_scheduler()
         claimed = jobs.claim(self.db, self.name, self.clock(), self.lease, self.batch)
+        self._run_held(claimed)
+        return len(claimed)
+
+    def _run_held(self, held: list[Claimed]) -> None:
+        """Run jobs this worker holds (claimed, or handed over by the job before), renewing the leases of
+        those still waiting their turn."""
         with self._held_lock:
-            self._held.update((job.id, job) for job in claimed)
+            self._held.update((job.id, job) for job in held)
         try:
-            for job in claimed:
+            for job in held:
+                handed: list[Claimed] = []
                 if self._still_ours(job):
-                    self.run(job)
+                    handed = self.run(job)
                 else:
                     log.warning("lease lost before the job started; another worker has it", job=job.id)
-        finally:
-            with self._held_lock:
-                for job in claimed:
+                with self._held_lock:
                     self._held.pop(job.id, None)
                     self._lost.discard(job.id)
-        return len(claimed)
+                if handed:
+                    self._run_held(handed)
+        finally:
+            with self._held_lock:
+                for job in held:
+                    self._held.pop(job.id, None)
+                    self._lost.discard(job.id)
 
     def _still_ours(self, job: Claimed) -> bool:
         with self._held_lock:
@@ -149,12 +187,14 @@ class Worker:
             self._last_schedule = moment
             scheduler.tick(self.db, self.clock())
 
-    def run(self, job: Claimed) -> None:
+    def run(self, job: Claimed) -> list[Claimed]:
+        """Run one attempt; returns the follow-up jobs it handed to this worker (committed, so due whatever
+        became of the attempt afterwards)."""
         kind = self.registry.kinds.get(job.kind)
         log.debug("job start", job=job.id, kind=job.kind, attempt=job.attempt)
         if kind is None:
             self._failed(job, LookupError(f"no handler registered for job kind {job.kind!r}"), retry=False)
-            return
+            return []
         self._wait_for_token(job)
         context = JobContext(self.db, job, self)
         started = time.perf_counter()
@@ -163,11 +203,11 @@ class Worker:
             result = kind.handler(context, job.payload)
         except LeaseLost:
             log.warning("lease lost; another worker has the job", job=job.id)
-            return
+            return context.handed
         except Exception as error:  # classified below: nothing escapes a job
             metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
             self._failed(job, error, policy=kind.policy)
-            return
+            return context.handed
         finally:
             _story.reset(telling)
         metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
@@ -177,10 +217,11 @@ class Worker:
                     jobs.complete(session, job, self.clock(), **context.recorded(result))
             except LeaseLost:
                 log.warning("finished after the lease expired; the other worker's result stands", job=job.id)
-                return
+                return context.handed
         metrics.JOBS.labels(job.kind, "done").inc()
         latency = (self.clock() - job.created_at).total_seconds()
         metrics.JOB_LATENCY.labels(job.kind).observe(max(0.0, latency))
+        return context.handed
 
     def _wait_for_token(self, job: Claimed) -> None:
         if not job.rate_key:

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 import structlog
+from sqlalchemy.orm import Session
 
 from isao import connections, metrics
 from isao.connectors.base import RecordApi, recording
 from isao.db import Database
 from isao.db.models import RecipeBinding
 from isao.errors import Busy, Conflict, Invalid
+from isao.queue.jobs import Claimed
 from isao.queue.worker import JobContext, tell
 from isao.sync import bindings, catalog, idmap, locks, lookups, twoway
 from isao.sync.mapping import evaluate, to_wire
@@ -142,8 +144,9 @@ class Engine:
             return {"skipped": resolved}
         binding, recipe, flow = resolved
         key = locks.key(binding.id, flow.name, payload["id"])
-        if not locks.acquire(ctx.db, key, ctx.job):
+        if key not in ctx.job.locks and not locks.acquire(ctx.db, key, ctx.job):
             raise Busy(f"another job is syncing {flow.source.object} {payload['id']}", retry_after=1)
+        ctx.also(lambda session: locks.release_in(session, key, ctx.job))
         try:
             source_connection = binding.connections[flow.source.connection]
             client = self.client(source_connection)
@@ -152,8 +155,16 @@ class Engine:
                 return {"skipped": "the source record no longer exists"}
             results = self.run(ctx, binding, recipe, flow, record)
         finally:
-            locks.release(ctx.db, key, ctx.job)
+            if not ctx.done:  # else released with the job's completion
+                locks.release(ctx.db, key, ctx.job)
         return {"source": payload["id"], "steps": [r.__dict__ for r in results]}
+
+    def prepare(self, session: Session, job: Claimed) -> Claimed:
+        """A ``sync.record`` job handed to its worker takes its record's lock in the transaction that made
+        it, rather than in one of its own."""
+        payload = job.payload
+        key = locks.key(payload["binding_id"], payload["flow"], payload["id"])
+        return replace(job, locks=(key,)) if locks.take(session, key, job) else job
 
     def run(
         self, ctx: JobContext | None, binding: RecipeBinding, recipe: Recipe, flow: Flow,

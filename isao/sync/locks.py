@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from isao.db import Database
 from isao.db.models import Job, SyncLock
@@ -24,25 +25,35 @@ def key(binding_id: str, flow: str, source_id: str) -> str:
 def acquire(db: Database, key: str, job: Claimed) -> bool:
     """Take ``key`` for ``job``'s current attempt; False while another running attempt holds it."""
     with db.write() as session:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        inserted = session.execute(
-            dialect.insert(SyncLock)
-            .values(key=key, job_id=job.id, attempt=job.attempt, acquired_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
-        if getattr(inserted, "rowcount", 0) == 1:
-            return True
-        lock = session.scalar(select(SyncLock).where(SyncLock.key == key).with_for_update())
-        if lock is None:  # released between the insert and the select: the next try takes it
-            return False
-        if (lock.job_id, lock.attempt) != (job.id, job.attempt):
-            holder = session.get(Job, lock.job_id)
-            if holder is not None and holder.status == jobs.RUNNING and holder.attempts == lock.attempt:
-                return False
-            lock.job_id, lock.attempt, lock.acquired_at = job.id, job.attempt, utcnow()
+        return take(session, key, job)
+
+
+def take(session: Session, key: str, job: Claimed) -> bool:
+    """``acquire`` inside the caller's transaction (the one that hands the job to its worker)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(SyncLock)
+        .values(key=key, job_id=job.id, attempt=job.attempt, acquired_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    if getattr(inserted, "rowcount", 0) == 1:
         return True
+    lock = session.scalar(select(SyncLock).where(SyncLock.key == key).with_for_update())
+    if lock is None:  # released between the insert and the select: the next try takes it
+        return False
+    if (lock.job_id, lock.attempt) != (job.id, job.attempt):
+        holder = session.get(Job, lock.job_id)
+        if holder is not None and holder.status == jobs.RUNNING and holder.attempts == lock.attempt:
+            return False
+        lock.job_id, lock.attempt, lock.acquired_at = job.id, job.attempt, utcnow()
+    return True
 
 
 def release(db: Database, key: str, job: Claimed) -> None:
     with db.write() as session:
-        session.execute(delete(SyncLock).where(SyncLock.key == key, SyncLock.job_id == job.id))
+        release_in(session, key, job)
+
+
+def release_in(session: Session, key: str, job: Claimed) -> None:
+    """Free ``key`` in the caller's transaction (the one that completes the job)."""
+    session.execute(delete(SyncLock).where(SyncLock.key == key, SyncLock.job_id == job.id))

@@ -53,7 +53,7 @@ class Triggers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def route(self, ctx: JobContext, event: InboundEvent) -> int:
+    def route(self, ctx: JobContext, event: InboundEvent) -> list[dict[str, Any]]:
         """An inbound webhook → ``sync.record`` jobs for the flows it triggers."""
         rows = []
         for binding, _recipe, flow in _sources(self.engine, ctx, event.connection_id):
@@ -65,10 +65,7 @@ class Triggers:
                     continue
                 key = f"{event_key(event.id)}{binding.id}:{flow.name}:{change.id}"
                 rows.append(_job(binding, flow, change.id, change.data, key))
-        if rows:
-            with ctx.db.write() as session:
-                jobs.enqueue_unique(session, rows)
-        return len(rows)
+        return rows
 
     def poll(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         """``sync.poll``: records changed since the flow's cursor → ``sync.record`` jobs; the cursor moves
