@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL on 127.0.0.1 and a private port, from the installed binaries (apt-installed
 # when missing). PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
 # Source it, then: pg_start (sets PG_URL, PG_DIR), pg_stop (stops it and removes its files).
+# Tests run it with fsync=off (throwaway data); PG_FSYNC=on makes commits durable, for benchmarks.
 
 pg_bindir() {
     ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
@@ -27,7 +28,7 @@ pg_start() {
     fi
     "${as[@]}" "$bindir/initdb" -D "$PG_DIR/data" -A trust -U isao -E UTF8 >"$PG_DIR/initdb.log"
     "${as[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-        -o "-k $PG_DIR -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+        -o "-k $PG_DIR -p $port -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=200" start >/dev/null
     "$bindir/createdb" -h 127.0.0.1 -p "$port" -U isao isao_test
     PG_URL="postgresql://isao@127.0.0.1:$port/isao_test"
     PG_BINDIR=$bindir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -47,8 +48,11 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-# Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY = hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy() -> str:
+    """Checked when the email is unknown, so a wrong email costs as long as a wrong password (made on
+    first use: hashing costs start-up time)."""
+    return hash_password(secrets.token_hex(8))
 
 
 def create(session: Session, company_id: str, email: str, password: str) -> Admin:
@@ -81,7 +85,7 @@ def find(session: Session, email: str) -> Admin | None:
 def authenticate(session: Session, email: str, password: str) -> Admin | None:
     row = find(session, email)
     if row is None:
-        check_password(password, _DUMMY)
+        check_password(password, _dummy())
         return None
     if not check_password(password, row.password_hash):
         return None

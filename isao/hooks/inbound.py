@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from isao import connections, metrics
@@ -38,6 +38,7 @@ log = structlog.get_logger(__name__)
 ROUTE = "inbound.route"
 _KEPT_HEADERS = ("content-type", "user-agent")
 _INSERT = insert(cast(Table, InboundEvent.__table__))
+_EVENT = select(*cast(Table, InboundEvent.__table__).c).where(InboundEvent.id == bindparam("id"))
 _MAX_BATCH = 256
 
 
@@ -259,10 +260,10 @@ class Inbox:
 
     def route(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         with ctx.db.read() as session:
-            event = session.get(InboundEvent, payload["inbound_event_id"])
-            if event is None:
-                return {"routed": 0, "note": "event no longer stored"}
-            session.expunge(event)
+            row = session.execute(_EVENT, {"id": payload["inbound_event_id"]}).first()
+        if row is None:
+            return {"routed": 0, "note": "event no longer stored"}
+        event = InboundEvent(**row._mapping)  # a plain object: routers only read it
         rows = [row for router in self.routers for row in router(ctx, event)]
         result = {"routed": len(rows), "topic": event.topic}
         with ctx.transaction(result) as session:

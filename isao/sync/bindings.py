@@ -4,9 +4,9 @@ provider, options merged over the recipe's defaults, and the flows' poll schedul
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from isao.db.models import Connection, RecipeBinding, Schedule
@@ -86,6 +86,23 @@ def poll_now(session: Session, binding: RecipeBinding, flow: str) -> jobs.Queued
 def _set_schedules(session: Session, binding_id: str, *, enabled: bool) -> None:
     for row in session.scalars(select(Schedule).where(Schedule.name.startswith(f"{POLL}:{binding_id}:"))):
         row.enabled = enabled
+
+
+_ROWS = select(*cast(Table, RecipeBinding.__table__).c)
+_BY_ID = _ROWS.where(RecipeBinding.id == bindparam("binding_id"))
+_ENABLED = _ROWS.where(RecipeBinding.enabled)
+
+
+def detached(session: Session, binding_id: str) -> RecipeBinding | None:
+    """The binding as a plain object outside any session: every sync job reads it first, so it is read
+    without the ORM's loading and identity bookkeeping."""
+    row = session.execute(_BY_ID, {"binding_id": binding_id}).first()
+    return RecipeBinding(**row._mapping) if row else None
+
+
+def enabled(session: Session) -> list[RecipeBinding]:
+    """Every enabled binding as plain objects (each webhook is matched against them)."""
+    return [RecipeBinding(**row._mapping) for row in session.execute(_ENABLED)]
 
 
 def get(session: Session, company_id: str, recipe: str) -> RecipeBinding | None:

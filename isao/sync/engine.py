@@ -127,10 +127,9 @@ class Engine:
     def resolve(self, payload: dict[str, Any]) -> tuple[RecipeBinding, Recipe, Flow] | str:
         """The enabled binding, its recipe and the flow a sync job names, or why the job has nothing to do."""
         with self.db.read() as session:
-            binding = session.get(RecipeBinding, payload["binding_id"])
-            if binding is None or not binding.enabled:
-                return "recipe disabled or removed"
-            session.expunge(binding)
+            binding = bindings.detached(session, payload["binding_id"])
+        if binding is None or not binding.enabled:
+            return "recipe disabled or removed"
         recipe = self.recipe(binding.recipe)
         flow = next((f for f in recipe.flows if f.name == payload["flow"]), None)
         if flow is None:
@@ -177,10 +176,12 @@ class Engine:
         source_client = self.client(source_connection)
         source_id = source_client.record_id(record)
         stamp = twoway.version(source_client, record)
-        with self.db.read() as session:
-            echo = twoway.is_echo(
-                session, binding.id, source_connection, flow.source.object, source_id, stamp
-            )
+        echo = False
+        if stamp is not None and twoway.written_by(recipe, binding, source_connection, flow.source.object):
+            with self.db.read() as session:
+                echo = twoway.is_echo(
+                    session, binding.id, source_connection, flow.source.object, source_id, stamp
+                )
         if echo:  # this version of the record is ISAO's own write to it: nothing changed on that side
             log.info("sync.echo", flow=flow.name, source=source_id, version=stamp)
             results = [StepResult(step.name, "echo") for step in flow.steps]
@@ -226,10 +227,13 @@ class Engine:
         """The step's target by the ID map: its own link (and what it wrote last), else a link written the
         other way by a two-way recipe."""
         connection = binding.connections[step.target.connection]
+        recipe = self.recipe(binding.recipe)
         with self.db.read() as session:
             link = idmap.find(session, source)
             if link is not None:
                 return link.target_id, twoway.Link(link.id, link.content_hash, link.target_version)
+            if not twoway.written_by(recipe, binding, source.connection, source.object):
+                return None, None
             back = idmap.reverse(session, binding.id, source, connection, step.target.object)
         return (back.source_id if back else None), None
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from isao.db.models import IdLink
@@ -36,16 +37,37 @@ def content_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS, default=_default)).hexdigest()
 
 
-def find(session: Session, source: Source) -> IdLink | None:
-    return session.scalars(
-        select(IdLink).where(
-            IdLink.binding_id == source.binding_id,
-            IdLink.step == source.step,
-            IdLink.source_connection == source.connection,
-            IdLink.source_object == source.object,
-            IdLink.source_id == source.id,
-        )
-    ).one_or_none()
+@dataclass(frozen=True)
+class Found:
+    """A step's own link, as much of it as syncing a record needs."""
+
+    id: str
+    target_id: str
+    content_hash: str
+    target_version: str | None
+
+
+_LINKS = cast(Table, IdLink.__table__)
+_UNIQUE = ("binding_id", "step", "source_connection", "source_object", "source_id")
+# Compiled once, values as parameters: the two statements every synced record runs.
+_FIND = select(_LINKS.c.id, _LINKS.c.target_id, _LINKS.c.content_hash, _LINKS.c.target_version).where(
+    *(_LINKS.c[name] == bindparam(name) for name in _UNIQUE)
+)
+
+
+def _params(source: Source) -> dict[str, str]:
+    return {
+        "binding_id": source.binding_id,
+        "step": source.step,
+        "source_connection": source.connection,
+        "source_object": source.object,
+        "source_id": source.id,
+    }
+
+
+def find(session: Session, source: Source) -> Found | None:
+    row = session.execute(_FIND, _params(source)).first()
+    return Found(row.id, row.target_id, row.content_hash, row.target_version) if row else None
 
 
 def by_target(session: Session, binding_id: str, connection: str, object_: str, id_: str) -> list[IdLink]:
@@ -82,18 +104,14 @@ def reverse(
 def save(
     session: Session, company_id: str, source: Source, target_connection: str, target_object: str,
     target_id: str, digest: str, version: str | None = None,
-) -> IdLink:  # fmt: skip
-    link = find(session, source)
-    if link is None:
-        link = IdLink(
-            id=new_id("link"), company_id=company_id, binding_id=source.binding_id, step=source.step,
-            source_connection=source.connection, source_object=source.object, source_id=source.id,
-            target_connection=target_connection, target_object=target_object, target_id=target_id,
-            content_hash=digest, target_version=version,
-        )  # fmt: skip
-        session.add(link)
-    else:
-        link.target_id, link.content_hash, link.written_at = target_id, digest, utcnow()
-        link.target_version = version
-    session.flush()
-    return link
+) -> None:  # fmt: skip
+    """Insert the step's link, or update it: one upsert on the link's unique source."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    statement = dialect.insert(_LINKS).values(
+        id=new_id("link"), company_id=company_id, **_params(source), target_connection=target_connection,
+        target_object=target_object, target_id=target_id, content_hash=digest, target_version=version,
+        written_at=now,
+    )  # fmt: skip
+    changed = {"target_id": target_id, "content_hash": digest, "target_version": version, "written_at": now}
+    session.execute(statement.on_conflict_do_update(index_elements=list(_UNIQUE), set_=changed))

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from isao.connectors.base import RecordApi
 from isao.db.models import InboundEvent, RecipeBinding, SyncCursor
 from isao.errors import Invalid
@@ -25,9 +23,7 @@ POLL_PAGES = 20
 def _sources(engine: Engine, ctx: JobContext, connection_id: str) -> list[tuple[RecipeBinding, Recipe, Flow]]:
     """The enabled flows whose source is this connection."""
     with ctx.db.read() as session:
-        found = list(session.scalars(select(RecipeBinding).where(RecipeBinding.enabled)))
-        for binding in found:
-            session.expunge(binding)
+        found = bindings.enabled(session)
     flows = []
     for binding in found:
         if connection_id not in binding.connections.values():

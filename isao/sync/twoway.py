@@ -55,6 +55,16 @@ def owned_elsewhere(recipe: Recipe, source_role: str, fields: dict[str, Any]) ->
     return {k: v for k, v in fields.items() if owners.get(k, source_role) == source_role}
 
 
+def written_by(recipe: Recipe, binding: RecipeBinding, connection_id: str, object_: str) -> bool:
+    """Some step of the recipe writes this connection's records of this object: only then can a change
+    from them be ISAO's own write coming back, or have an ID-map link written the other way."""
+    return any(
+        step.target.object == object_ and binding.connections.get(step.target.connection) == connection_id
+        for flow in recipe.flows
+        for step in flow.steps
+    )
+
+
 def is_two_way(recipe: Recipe, binding: RecipeBinding, step: Step) -> bool:
     """Some flow of the recipe reads what this step writes."""
     return any(
