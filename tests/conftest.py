@@ -66,6 +66,21 @@ def serve(app: ASGIApp) -> Iterator[LiveServer]:
         sock.close()
 
 
+def free_offset(ports: tuple[int, ...], after: int = 0) -> int:
+    """A ``--port-offset`` under which all ``ports`` are free now, searched below the ephemeral range
+    (32768 and up) the other tests' servers take their ports from, so they cannot take these meanwhile."""
+    start = max(after + 1, 10000 + os.getpid() % 10000)
+    for offset in range(start, 32768 - max(ports), 7):
+        try:
+            for port in ports:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return offset
+    raise RuntimeError(f"no free set of ports like {ports}")
+
+
 def fresh_database_url(tmp_path: Path) -> str:
     """A database of its own (a new SQLite file, or a new database on the test PostgreSQL server)."""
     base = os.environ.get("ISAO_TEST_DATABASE_URL")

@@ -17,7 +17,7 @@ import pytest
 from isao.api.app import create_app
 from isao.config import Settings
 from tests.cli import Ran, run
-from tests.conftest import serve
+from tests.conftest import free_offset, serve
 from tests.sandboxes import RunningSandbox
 
 ISAO = str(Path(sys.executable).with_name("isao"))
@@ -95,7 +95,7 @@ def test_bad_input_is_explained(env: dict[str, str]) -> None:
 
 @pytest.mark.no_database
 def test_sandbox_up_serves_prints_credentials_and_takes_faults(env: dict[str, str], tmp_path: Path) -> None:
-    offset = 20000 + os.getpid() % 5000
+    offset = free_offset((8701, 8702, 8703))
     woo = f"http://127.0.0.1:{8701 + offset}"
     process = subprocess.Popen(
         [ISAO, "sandbox", "up", "--only", "woocommerce", "--only", "zohocrm", "--port-offset", str(offset),

@@ -5,7 +5,6 @@ a second run in the same data directory sets nothing up twice."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -20,26 +19,13 @@ from isao.db import Database
 from isao.db.models import Deal, IdLink
 from isao.sandbox.store import Store
 from isao.sync import bindings
+from tests.conftest import free_offset
 
 ISAO = str(Path(sys.executable).with_name("isao"))
 PORTS = (8000, 8701, 8702, 8703)
 """ISAO's default port and the sandboxes' fixed ones; ``--port-offset`` moves them all."""
 
 pytestmark = pytest.mark.no_database
-
-
-def _free_offset(after: int = 0) -> int:
-    """An offset under which all four ports are free now (another run may hold the usual ones)."""
-    start = max(after + 1, 20000 + os.getpid() % 20000)
-    for offset in range(start, start + 2000, 11):
-        try:
-            for port in PORTS:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return offset
-    raise RuntimeError("no free set of ports")
 
 
 def _demo(data: Path, orders: int, offset: int) -> str:
@@ -83,7 +69,7 @@ def _deals_once(data: Path, db: Database, orders: list[dict[str, Any]]) -> None:
 
 def test_demo_orders_arrive_once_and_a_second_run_reuses_the_setup(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = _demo(data, 3, offset := _free_offset())
+    first = _demo(data, 3, offset := free_offset(PORTS))
     assert "All 3 orders arrived" in first, first
     enabled = next(line for line in first.splitlines() if line.startswith("Recipes enabled:"))
     assert {"woocommerce-hubspot", "woocommerce-to-isao", "woocommerce-to-zohocrm"} <= set(
@@ -103,7 +89,7 @@ def test_demo_orders_arrive_once_and_a_second_run_reuses_the_setup(tmp_path: Pat
         hooks = _records(data, "woocommerce", "webhooks")
         subscriptions = _records(data, "hubspot", "webhook_subscriptions")
 
-        second = _demo(data, 3, second_offset := _free_offset(after=offset))  # other ports, same data
+        second = _demo(data, 3, second_offset := free_offset(PORTS, after=offset))  # other ports, same data
         assert "All 3 orders arrived" in second, second
         orders = _records(data, "woocommerce", "orders")
         assert len(orders) == 6
