@@ -100,7 +100,8 @@ def _banner(
     console.print(f"  ISAO API:     {api}  (docs {servers.isao_url}/docs)")
     console.print(f"  Demo company: {company} ({company_id})")
     console.print(f"  API key:      [bold]{token}[/bold]")
-    console.print(f"  Dashboard:    {servers.isao_url}/  (log in as {login[0]} / [bold]{login[1]}[/bold])")
+    console.print(f"  Dashboard:    {servers.isao_url}/")
+    console.print(f"  Log in as:    {login[0]} / [bold]{login[1]}[/bold]")
     for provider, box in servers.sandboxes.items():
         console.print(f"  {demo_setup.TITLES[provider] + ' sandbox:':<21}{box.base_url}")
     console.print("Connections: " + ", ".join(f"{p} {c}" for p, c in setup.connections.items()))

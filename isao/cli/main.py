@@ -95,7 +95,8 @@ def serve(
             f"\n[bold green]ISAO is starting[/bold green] on {base}\n"
             f"  Demo company: {DEMO_COMPANY} ({company_id})\n"
             f"  API key:      [bold]{token}[/bold]\n"
-            f"  Dashboard:    http://{host}:{port}/  (log in as {email} / [bold]{password}[/bold])\n"
+            f"  Dashboard:    http://{host}:{port}/\n"
+            f"  Log in as:    {email} / [bold]{password}[/bold]\n"
             f"  Docs:         http://{host}:{port}/docs\n\n"
             f'  Try: curl -H "Authorization: Bearer {token}" {base}/test\n'
         )
