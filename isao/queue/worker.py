@@ -104,10 +104,11 @@ class JobContext:
         were new."""
         if self._pending is None:
             raise RuntimeError("hand_over belongs inside ctx.transaction()")
-        for job in jobs.enqueue_held(session, rows, self.worker.name, self.now, self.worker.lease):
+        held = jobs.enqueue_held(session, rows, self.worker.name, self.now, self.worker.lease)
+        for job in held:
             kind = self.worker.registry.kinds.get(job.kind)
             self._pending.append(kind.prepare(session, job) if kind and kind.prepare else job)
-        return len(self._pending)
+        return len(held)
 
     def heartbeat(self) -> None:
         """Extend the lease during long work; raises ``LeaseLost`` if another worker took the job."""
