@@ -36,3 +36,14 @@ def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_quick_head_check_agrees_with_alembic(db: Database, tmp_path) -> None:
+    """``upgrade`` skips Alembic when the database is at ``newest()``: that must be Alembic's own head."""
+    from alembic.script import ScriptDirectory
+
+    from isao.db.migrate import current, newest
+
+    assert newest() == ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
+    assert current(db.url) == newest()
+    assert current(f"sqlite:///{tmp_path / 'empty.db'}") is None
