@@ -10,10 +10,12 @@ from starlette.responses import Response
 
 from isao.dashboard import pages
 from isao.dashboard.session import CsrfFailed, DashboardSessions, LoginRequired
+from isao.dashboard.throttle import LoginThrottle
 from isao.dashboard.web import HERE, is_htmx, problem, redirect
 
 
 def mount(app: FastAPI, *, https_only: bool = False) -> None:
+    app.state.login_throttle = LoginThrottle()
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
