@@ -13,9 +13,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from isao.db.models import Job, RecipeBinding, Schedule
+from isao.db.models import Job, RecipeBinding, Schedule, SyncConflict
+from isao.ids import new_id
 from isao.runtime import Runtime
-from isao.sync import backfill, bindings
+from isao.sync import backfill, bindings, idmap
 from tests.dashboard.conftest import Dashboard
 from tests.e2e.test_recipe_woocommerce_zohocrm import _drain
 from tests.sandboxes import RunningSandbox
@@ -258,3 +259,30 @@ def test_another_company_sees_nothing_of_the_binding_or_its_runs(
 def test_unknown_recipes_and_runs_are_404(dashboard: Dashboard) -> None:
     assert dashboard.get("/recipes/no-such-recipe").status_code == 404
     assert dashboard.get(f"{PAGE}/runs/run_nope").status_code == 404
+
+
+def test_conflicts_of_a_two_way_sync_are_listed_with_their_record(
+    dashboard: Dashboard, other_dashboard: Dashboard, shop: Shop
+) -> None:
+    assert "No conflicts" not in dashboard.get(PAGE).text, "nothing to say before the recipe is enabled"
+    _enable(dashboard, shop)
+    assert "No conflicts: no record has been changed on both sides at once." in dashboard.get(PAGE).text
+    binding = _binding(dashboard)
+    assert binding is not None
+    with dashboard.tenant.db.write() as session:  # what the engine records under the `latest` policy
+        source = idmap.Source(binding.id, "deal", shop.shop, "orders", "4242")
+        idmap.save(session, binding.company_id, source, shop.crm, "Deals", "zd-77", "hash", "v1")
+        link = idmap.find(session, source)
+        assert link is not None
+        session.add(
+            SyncConflict(
+                id=new_id("conf"), company_id=binding.company_id, binding_id=binding.id, link_id=link.id,
+                field="*", ours={"version": "2026-12-04T10:00:00"}, theirs={"version": "2026-12-04T10:05:00"},
+                resolution="kept the target (edited later)",
+            )
+        )  # fmt: skip
+    page = dashboard.get(PAGE).text
+    assert "orders 4242 → Deals zd-77" in page and "kept the target (edited later)" in page
+    assert "2026-12-04T10:05:00" in page
+    theirs = other_dashboard.get(PAGE).text
+    assert "4242" not in theirs and "zd-77" not in theirs and "kept the target" not in theirs

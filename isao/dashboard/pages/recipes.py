@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from isao import connections
@@ -20,7 +21,7 @@ from isao.dashboard.pages import recipe_forms as forms
 from isao.dashboard.session import CurrentViewer, Db, Viewer
 from isao.dashboard.web import form_values, not_found, problem, redirect, render
 from isao.db import Database
-from isao.db.models import RecipeBinding, SyncRun
+from isao.db.models import IdLink, RecipeBinding, SyncConflict, SyncRun
 from isao.errors import IsaoError
 from isao.queue import jobs
 from isao.sync import backfill, bindings, catalog
@@ -30,6 +31,8 @@ from isao.sync.recipe import Flow, Recipe, RecipeError
 from isao.sync.reconcile import Drift, reconcile
 
 router = APIRouter()
+
+CONFLICTS_SHOWN = 20
 
 DONE = {
     "enabled": "Recipe enabled: its webhooks and polls now run.",
@@ -121,18 +124,33 @@ def _detail(
 ) -> Response:  # fmt: skip
     with database.read() as session:
         rows = list(connections.list_(session, viewer.company_id))
-        runs = []
+        runs, conflicts = [], []
         if found.binding is not None:
             runs = list(session.scalars(
                 select(SyncRun).where(
                     SyncRun.binding_id == found.binding.id, SyncRun.company_id == viewer.company_id
                 ).order_by(SyncRun.started_at.desc()).limit(10)
             ))  # fmt: skip
+            conflicts = _conflicts(session, viewer.company_id, found.binding.id)
     return render(
         request, "recipes/detail.html", status_code=status, title=found.recipe.title, recipe=found.recipe,
         binding=found.binding, form=form or forms.enable_form(found.recipe, found.binding, rows), runs=runs,
-        errors=errors or {}, values=values or {}, flashes=flashes or [], provider_name=forms.provider_name,
+        conflicts=conflicts, errors=errors or {}, values=values or {}, flashes=flashes or [],
+        provider_name=forms.provider_name,
     )  # fmt: skip
+
+
+def _conflicts(session: Session, company_id: str, binding_id: str) -> list[Any]:
+    """The latest records both sides changed, with how the recipe's policy settled each: the operator's
+    one place to see that a two-way sync kept one side's edit over the other's."""
+    query = (
+        select(SyncConflict, IdLink.source_object, IdLink.source_id, IdLink.target_object, IdLink.target_id)
+        .outerjoin(IdLink, IdLink.id == SyncConflict.link_id)
+        .where(SyncConflict.binding_id == binding_id, SyncConflict.company_id == company_id)
+        .order_by(SyncConflict.created_at.desc())
+        .limit(CONFLICTS_SHOWN)
+    )
+    return list(session.execute(query))
 
 
 @router.get("/recipes/{name}")
