@@ -1,5 +1,5 @@
 """Storage: engine and sessions, models, migrations."""
 
-from isao.db.engine import Database
+from isao.db.engine import Database, insert_for
 
-__all__ = ["Database"]
+__all__ = ["Database", "insert_for"]

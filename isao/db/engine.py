@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -49,6 +50,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    """The dialect's own INSERT for ``table`` (it has ``on_conflict_do_nothing``/``_do_update``, which
+    both SQLite and PostgreSQL run): the statement every idempotent write of the queue and engine uses."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def _configure_sqlite(engine: Engine) -> None:

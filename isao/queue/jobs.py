@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Table, bindparam, event, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from isao.db import Database
+from isao.db import Database, insert_for
 from isao.db.models import Job, JobAttempt
 from isao.ids import new_id
 from isao.timeutil import to_ms, utcnow
@@ -131,8 +130,7 @@ def enqueue_unique(session: Session, rows: list[dict[str, Any]]) -> None:
     """Like ``enqueue_many``, silently skipping rows whose ``dedupe_key`` a job already holds: a handler
     that fans out (a webhook to its sync jobs, a poll to its records) can run twice without doubling work."""
     if rows:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(_JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        statement = insert_for(session, _JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"])
         session.execute(statement, rows)
         session.info["isao_enqueued"] = True
 
@@ -143,9 +141,8 @@ def enqueue_held(
     """Like ``enqueue_unique``, but the new jobs are born claimed by ``worker`` for it to run next: a
     handler's follow-up work (a webhook's sync jobs) skips a round trip through the queue. They are leased
     like any claimed job, so if the worker dies first they go back to the queue when the lease expires."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(_JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_JOBS.c.id)
+        insert_for(session, _JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_JOBS.c.id)
     )
     lease_until = now + timedelta(seconds=lease)
     held = []

@@ -28,11 +28,10 @@ from typing import Any, Protocol, cast
 
 import structlog
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from isao import metrics
 from isao.connectors.base import BatchResult, RecordApi, json_body
-from isao.db import Database
+from isao.db import Database, insert_for
 from isao.db.models import IdLink, RecipeBinding, SyncLock
 from isao.errors import Conflict, Invalid, NotFound
 from isao.queue import jobs
@@ -474,9 +473,8 @@ def _lock_all(db: Database, keys: list[str], job: Claimed) -> set[str]:
     if not keys:
         return set()
     with db.write() as session:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         rows = [{"key": k, "job_id": job.id, "attempt": job.attempt, "acquired_at": utcnow()} for k in keys]
-        session.execute(dialect.insert(SyncLock).on_conflict_do_nothing(index_elements=["key"]), rows)
+        session.execute(insert_for(session, SyncLock).on_conflict_do_nothing(index_elements=["key"]), rows)
         owners = session.execute(
             select(SyncLock.key, SyncLock.job_id, SyncLock.attempt).where(SyncLock.key.in_(keys))
         ).all()

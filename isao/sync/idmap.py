@@ -9,9 +9,9 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from isao.db import insert_for
 from isao.db.models import IdLink
 from isao.ids import new_id
 from isao.timeutil import utcnow
@@ -106,9 +106,8 @@ def save(
     target_id: str, digest: str, version: str | None = None,
 ) -> None:  # fmt: skip
     """Insert the step's link, or update it: one upsert on the link's unique source."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    statement = dialect.insert(_LINKS).values(
+    statement = insert_for(session, _LINKS).values(
         id=new_id("link"), company_id=company_id, **_params(source), target_connection=target_connection,
         target_object=target_object, target_id=target_id, content_hash=digest, target_version=version,
         written_at=now,

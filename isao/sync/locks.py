@@ -8,10 +8,9 @@ as soon as the queue notices the worker is gone.
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from isao.db import Database
+from isao.db import Database, insert_for
 from isao.db.models import Job, SyncLock
 from isao.queue import jobs
 from isao.queue.jobs import Claimed
@@ -30,9 +29,8 @@ def acquire(db: Database, key: str, job: Claimed) -> bool:
 
 def take(session: Session, key: str, job: Claimed) -> bool:
     """``acquire`` inside the caller's transaction (the one that hands the job to its worker)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
-        dialect.insert(SyncLock)
+        insert_for(session, SyncLock)
         .values(key=key, job_id=job.id, attempt=job.attempt, acquired_at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
     )
