@@ -187,7 +187,7 @@ class Engine:
             results = [StepResult(step.name, "echo") for step in flow.steps]
         else:
             lookups.read(flow, binding.connections, self.client, record, context, source_id)
-            if flow.require and not self._linked(binding, flow, source_connection, source_id):
+            if flow.require and not self._linked(binding, recipe, flow, source_connection, source_id):
                 lookups.check(flow, record, context)
             results = []
             for index, step in enumerate(flow.steps):
@@ -215,19 +215,20 @@ class Engine:
                 metrics.SYNC_STEPS.labels(recipe.name, flow.name, result.action).inc()
         return results
 
-    def _linked(self, binding: RecipeBinding, flow: Flow, connection: str, source_id: str) -> bool:
+    def _linked(
+        self, binding: RecipeBinding, recipe: Recipe, flow: Flow, connection: str, source_id: str
+    ) -> bool:
         """The flow's first step already has a target for this record (its own link or one the other way)."""
         step = flow.steps[0]
         source = idmap.Source(binding.id, step.name, connection, flow.source.object, source_id)
-        return self._mapped(binding, step, source)[0] is not None
+        return self._mapped(binding, recipe, step, source)[0] is not None
 
     def _mapped(
-        self, binding: RecipeBinding, step: Step, source: idmap.Source
+        self, binding: RecipeBinding, recipe: Recipe, step: Step, source: idmap.Source
     ) -> tuple[str | None, twoway.Link | None]:
         """The step's target by the ID map: its own link (and what it wrote last), else a link written the
         other way by a two-way recipe."""
         connection = binding.connections[step.target.connection]
-        recipe = self.recipe(binding.recipe)
         with self.db.read() as session:
             link = idmap.find(session, source)
             if link is not None:
@@ -238,15 +239,15 @@ class Engine:
         return (back.source_id if back else None), None
 
     def plan(
-        self, binding: RecipeBinding, step: Step, source: idmap.Source, record: dict[str, Any],
-        context: dict[str, Any],
+        self, binding: RecipeBinding, recipe: Recipe, step: Step, source: idmap.Source,
+        record: dict[str, Any], context: dict[str, Any],
     ) -> Planned:  # fmt: skip
         """The step's mapped fields and its target as far as ISAO knows it: the ID map (this step's own
         link, else one written the other way by a two-way recipe), then a search by the step's key."""
         connection = binding.connections[step.target.connection]
         client = self.client(connection)
         fields = to_wire(evaluate(step.fields, record, context))
-        target_id, last = self._mapped(binding, step, source)
+        target_id, last = self._mapped(binding, recipe, step, source)
         if target_id is None and step.match.key and fields.get(step.match.key) not in (None, ""):
             found = client.search(step.target.object, step.match.key, str(fields[step.match.key]))
             target_id = client.record_id(found[0]) if found else None
@@ -259,7 +260,7 @@ class Engine:
     ) -> StepResult:  # fmt: skip
         if step.when is not None and not step.when(record, context):
             return StepResult(step.name, "skipped")
-        planned = self.plan(binding, step, source, record, context)
+        planned = self.plan(binding, recipe, step, source, record, context)
         target_id, version, calls = planned.target_id, None, []
         if target_id is not None and (planned.unchanged or step.action == "create"):
             action = "unchanged" if planned.unchanged else "exists"

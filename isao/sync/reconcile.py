@@ -59,7 +59,7 @@ def reconcile(
             if step.when is not None and not step.when(record, context):
                 continue
             source = idmap.Source(binding.id, step.name, source_connection, flow.source.object, source_id)
-            planned = engine.plan(binding, step, source, record, context)
+            planned = engine.plan(binding, recipe, step, source, record, context)
             key = (step.name, planned.target_id or f"new:{source_id}")
             if key not in latest or latest[key][0] < modified:
                 latest[key] = (modified, [planned])
