@@ -14,7 +14,17 @@ from isao.runtime import Runtime
 
 
 def record(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Append ``job-id worker`` to a log file: O_APPEND keeps concurrent lines whole."""
+    """Append ``job-id worker pid`` to a log file: O_APPEND keeps concurrent lines whole.
+
+    With ``peers``, first wait (bounded) until that many processes have run a job: a worker that
+    starts sooner cannot drain the whole queue before the other one is up."""
+    if "peers" in payload:
+        rendezvous = Path(payload["rendezvous"])
+        rendezvous.mkdir(exist_ok=True)
+        (rendezvous / str(os.getpid())).touch()
+        deadline = time.monotonic() + 60
+        while len(list(rendezvous.iterdir())) < payload["peers"] and time.monotonic() < deadline:
+            time.sleep(0.02)
     line = f"{ctx.job.id} {ctx.job.worker} {os.getpid()}\n".encode()
     fd = os.open(payload["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

@@ -61,7 +61,8 @@ def test_two_worker_processes_never_run_the_same_job(
 ) -> None:
     log = tmp_path / "runs.log"
     with qdb.write() as session:
-        ids = [enqueue(session, "test.record", {"log": str(log)}).id for _ in range(300)]
+        payload = {"log": str(log), "peers": 2, "rendezvous": str(tmp_path / "workers")}
+        ids = [enqueue(session, "test.record", payload).id for _ in range(300)]
     env = worker_env(queue_settings)
     procs = [
         subprocess.Popen(
