@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=0.5, gt=0, description="Idle workers look for due jobs this often."
     )
+    ack_priority_ms: float = Field(
+        default=50,
+        ge=0,
+        description="In-process workers wait up to this long before a job while webhooks are being "
+        "acknowledged (0: never).",
+    )
     plugins: list[str] = Field(
         default_factory=list, description="Modules imported at start to register handlers."
     )

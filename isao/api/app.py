@@ -27,6 +27,7 @@ from isao.db.migrate import upgrade
 from isao.hooks import routes as hook_routes
 from isao.hooks.inbound import Receiver
 from isao.metrics import watch_queue
+from isao.queue.foreground import foreground
 from isao.runtime import Runtime
 
 DESCRIPTION = """
@@ -57,6 +58,7 @@ def create_app(
     runtime = Runtime(settings, db)
     receiver = Receiver(db)
     concurrency = settings.workers if workers is None else workers
+    foreground.max_wait = settings.ack_priority_ms / 1000
     queue_metrics = CollectorRegistry()
     watch_queue(db, queue_metrics)
 

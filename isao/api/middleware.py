@@ -6,12 +6,15 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from isao.hooks import routes as hooks
+
 PREFIX = "/api/external"
 _ALIASED = ("/test", "/contacts", "/deals", "/webhooks")
 
 
 class ExternalApiMiddleware:
-    """Adds the rate-limit headers to answers, and serves ``/contacts`` etc. as ``/api/external/contacts``.
+    """Serves webhook deliveries (``POST /hooks/{id}``) ahead of FastAPI's routing, adds the rate-limit
+    headers to answers, and serves ``/contacts`` etc. as ``/api/external/contacts``.
 
     The alias exists for clients that join a base URL with a leading-slash path the RFC 3986 way
     (Guzzle's ``base_uri``, as in the seed's PHP example): they reach ``/test`` instead of
@@ -29,6 +32,10 @@ class ExternalApiMiddleware:
         path: str = scope["path"]
         if b"%00" in scope.get("query_string", b"") or "\x00" in path:
             await _refuse_nul(send)
+            return
+        connection_id = hooks.connection_of(scope)
+        if connection_id is not None:
+            await hooks.serve(scope, receive, send, connection_id)
             return
         if not path.startswith(PREFIX) and path.startswith(_ALIASED) and _has_bearer(scope):
             scope = dict(scope, path=PREFIX + path, raw_path=PREFIX.encode() + scope.get("raw_path", b""))

@@ -25,6 +25,7 @@ from isao import metrics
 from isao.db import Database
 from isao.errors import AuthExpired, ProviderError
 from isao.queue import jobs, ratelimit, scheduler
+from isao.queue.foreground import foreground
 from isao.queue.jobs import Claimed, LeaseLost
 from isao.queue.registry import Registry
 from isao.queue.retry import RetryPolicy
@@ -147,6 +148,7 @@ class Worker:
             for job in held:
                 handed: list[Claimed] = []
                 if self._still_ours(job):
+                    foreground.give_way()
                     handed = self.run(job)
                 else:
                     log.warning("lease lost before the job started; another worker has it", job=job.id)

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from isao import connections
 from isao.connectors import hubspot, shopify, stripe, woocommerce
 from isao.db import Database
 from isao.db.models import InboundEvent, Job
-from tests.conftest import LiveServer, Tenant
+from isao.hooks import routes as hook_routes
+from tests.conftest import LiveServer, Tenant, serve
 
 SECRET = "wc-secret-&-more"
 ORDER = {
@@ -246,3 +248,29 @@ def test_concurrent_deliveries_are_group_committed_once_each(
     assert len(ids) == 120 and queued == 120
     acknowledged = {a.json()["id"] for a in answers}
     assert acknowledged == set(ids)  # every acknowledgement names a stored event, duplicates the original
+
+
+def test_the_documented_route_answers_like_the_fast_path(
+    hooks_app: FastAPI, qdb: Database, company: Tenant
+) -> None:
+    """``ExternalApiMiddleware`` serves deliveries before routing; the FastAPI route (what OpenAPI
+    documents, and what an app without that middleware runs) must answer the same way."""
+    bare = FastAPI()
+    bare.state.receiver, bare.state.settings = hooks_app.state.receiver, hooks_app.state.settings
+    bare.include_router(hook_routes.router)
+    conn = connect(qdb, company, "woocommerce")
+    body = orjson.dumps(ORDER | {"id": 728})
+    headers = woocommerce.sign(SECRET, body, topic="order.created", webhook_id=3, delivery_id="d-bare")
+    with serve(bare) as live:
+        url = f"{live.url}/hooks/{conn}"
+        first = httpx.post(url, content=body, headers=headers)
+        again = httpx.post(url, content=body, headers=headers)
+        forged = httpx.post(url, content=body + b" ", headers=headers)
+    assert first.status_code == 202 and first.json()["id"].startswith("in_")
+    assert again.status_code == 200 and again.json() == {
+        "success": True,
+        "duplicate": True,
+        "id": first.json()["id"],
+    }
+    assert forged.status_code == 401
+    assert stored(qdb, conn)[0] == 1
