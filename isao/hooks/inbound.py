@@ -259,8 +259,8 @@ class Inbox:
         self.routers: list[Router] = []
 
     def route(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-        with ctx.db.read() as session:
-            row = session.execute(_EVENT, {"id": payload["inbound_event_id"]}).first()
+        with ctx.db.query() as connection:
+            row = connection.execute(_EVENT, {"id": payload["inbound_event_id"]}).first()
         if row is None:
             return {"routed": 0, "note": "event no longer stored"}
         event = InboundEvent(**row._mapping)  # a plain object: routers only read it

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from sqlalchemy import Connection as Core
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
@@ -93,14 +94,14 @@ _BY_ID = _ROWS.where(RecipeBinding.id == bindparam("binding_id"))
 _ENABLED = _ROWS.where(RecipeBinding.enabled)
 
 
-def detached(session: Session, binding_id: str) -> RecipeBinding | None:
+def detached(session: Session | Core, binding_id: str) -> RecipeBinding | None:
     """The binding as a plain object outside any session: every sync job reads it first, so it is read
     without the ORM's loading and identity bookkeeping."""
     row = session.execute(_BY_ID, {"binding_id": binding_id}).first()
     return RecipeBinding(**row._mapping) if row else None
 
 
-def enabled(session: Session) -> list[RecipeBinding]:
+def enabled(session: Session | Core) -> list[RecipeBinding]:
     """Every enabled binding as plain objects (each webhook is matched against them)."""
     return [RecipeBinding(**row._mapping) for row in session.execute(_ENABLED)]
 

@@ -82,23 +82,40 @@ class _Cached:
     until: float = 0.0
 
 
+def _mtime(path: Path | None) -> int | None:
+    try:
+        return path.stat().st_mtime_ns if path is not None else None
+    except OSError:
+        return None
+
+
 @dataclass
 class Engine:
     db: Database
     recipes_dir: Path | None = None
     _clients: dict[str, _Cached] = field(default_factory=dict)
-    _recipes: dict[str, tuple[Any, Recipe]] = field(default_factory=dict)
+    _recipes: dict[str, tuple[tuple[Any, ...], Recipe]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def recipe(self, name: str) -> Recipe:
-        """Loaded once per change of its file: fixing a mapping and replaying the dead letters is enough."""
+        """Loaded once per change of its file: fixing a mapping and replaying the dead letters is enough.
+        A change is seen by the file's mtime and, for files added, removed or renamed, by the operator
+        directory's: two ``stat`` calls per job rather than listing the directories."""
+        with self._lock:
+            cached = self._recipes.get(name)
+        if cached is not None and cached[0] == self._stamp(cached[0][0]):
+            return cached[1]
         path = catalog.files(self.recipes_dir).get(name)
-        stamp = (str(path), path.stat().st_mtime_ns) if path else None
+        stamp = self._stamp(path)
         with self._lock:
             cached = self._recipes.get(name)
             if cached is None or cached[0] != stamp:
                 self._recipes[name] = (stamp, catalog.get(name, self.recipes_dir))
             return self._recipes[name][1]
+
+    def _stamp(self, path: Path | None) -> tuple[Any, ...]:
+        directory = self.recipes_dir
+        return (path, _mtime(path), directory, _mtime(directory))
 
     def client(self, connection_id: str) -> RecordApi:
         """One client per connection per process: its HTTP pool and cached token are shared by workers.
@@ -126,8 +143,8 @@ class Engine:
 
     def resolve(self, payload: dict[str, Any]) -> tuple[RecipeBinding, Recipe, Flow] | str:
         """The enabled binding, its recipe and the flow a sync job names, or why the job has nothing to do."""
-        with self.db.read() as session:
-            binding = bindings.detached(session, payload["binding_id"])
+        with self.db.query() as connection:
+            binding = bindings.detached(connection, payload["binding_id"])
         if binding is None or not binding.enabled:
             return "recipe disabled or removed"
         recipe = self.recipe(binding.recipe)
@@ -229,12 +246,13 @@ class Engine:
         """The step's target by the ID map: its own link (and what it wrote last), else a link written the
         other way by a two-way recipe."""
         connection = binding.connections[step.target.connection]
+        with self.db.query() as query:
+            link = idmap.find(query, source)
+        if link is not None:
+            return link.target_id, twoway.Link(link.id, link.content_hash, link.target_version)
+        if not twoway.written_by(recipe, binding, source.connection, source.object):
+            return None, None
         with self.db.read() as session:
-            link = idmap.find(session, source)
-            if link is not None:
-                return link.target_id, twoway.Link(link.id, link.content_hash, link.target_version)
-            if not twoway.written_by(recipe, binding, source.connection, source.object):
-                return None, None
             back = idmap.reverse(session, binding.id, source, connection, step.target.object)
         return (back.source_id if back else None), None
 

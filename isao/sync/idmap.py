@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from isao.db import insert_for
@@ -65,7 +65,7 @@ def _params(source: Source) -> dict[str, str]:
     }
 
 
-def find(session: Session, source: Source) -> Found | None:
+def find(session: Session | Connection, source: Source) -> Found | None:
     row = session.execute(_FIND, _params(source)).first()
     return Found(row.id, row.target_id, row.content_hash, row.target_version) if row else None
 

@@ -22,8 +22,8 @@ POLL_PAGES = 20
 
 def _sources(engine: Engine, ctx: JobContext, connection_id: str) -> list[tuple[RecipeBinding, Recipe, Flow]]:
     """The enabled flows whose source is this connection."""
-    with ctx.db.read() as session:
-        found = bindings.enabled(session)
+    with ctx.db.query() as connection:
+        found = bindings.enabled(connection)
     flows = []
     for binding in found:
         if connection_id not in binding.connections.values():
