@@ -62,8 +62,12 @@ class Database:
 def insert_for(session: Session, table: Any) -> Any:
     """The dialect's own INSERT for ``table`` (it has ``on_conflict_do_nothing``/``_do_update``, which
     both SQLite and PostgreSQL run): the statement every idempotent write of the queue and engine uses."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    return dialect_insert(session.get_bind().dialect.name, table)
+
+
+def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """``insert_for`` by the dialect's name (for ``Prepared`` statements, built once per dialect)."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -77,5 +81,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # Straight on the DB-API connection: every transaction starts here, and SQLAlchemy's own
+        # execution path costs more than the statement.
         write = conn.get_execution_options().get("isao_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from isao.db import Database, insert_for
+from isao.db.engine import dialect_insert
 from isao.db.models import Job, JobAttempt
+from isao.db.prepared import Prepared
 from isao.ids import new_id
 from isao.timeutil import to_ms, utcnow
 
@@ -53,23 +55,32 @@ class Queued:
 
 _JOBS = cast(Table, Job.__table__)
 _INSERT = insert(_JOBS)  # statements compiled once; rows travel as parameters
-_INSERT_ATTEMPT = insert(cast(Table, JobAttempt.__table__))
-_COMPLETE = (
-    update(_JOBS)
-    .where(
-        _JOBS.c.id == bindparam("job_id"),
-        _JOBS.c.status == RUNNING,
-        _JOBS.c.locked_by == bindparam("worker"),
-        _JOBS.c.attempts == bindparam("attempt"),
+_INSERT_ATTEMPT = Prepared(lambda _: insert(cast(Table, JobAttempt.__table__)))
+_HOLD = Prepared(
+    lambda dialect: (
+        dialect_insert(dialect, _JOBS)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_JOBS.c.id)
     )
-    .values(
-        status=DONE,
-        finished_at=bindparam("now", type_=DateTime()),
-        updated_at=bindparam("now", type_=DateTime()),
-        lease_until=None,
-        locked_by=None,
-        error_class=None,
-        last_error=None,
+)
+_COMPLETE = Prepared(
+    lambda _: (
+        update(_JOBS)
+        .where(
+            _JOBS.c.id == bindparam("job_id"),
+            _JOBS.c.status == RUNNING,
+            _JOBS.c.locked_by == bindparam("worker"),
+            _JOBS.c.attempts == bindparam("attempt"),
+        )
+        .values(
+            status=DONE,
+            finished_at=bindparam("now", type_=DateTime()),
+            updated_at=bindparam("now", type_=DateTime()),
+            lease_until=None,
+            locked_by=None,
+            error_class=None,
+            last_error=None,
+        )
     )
 )
 
@@ -141,14 +152,11 @@ def enqueue_held(
     """Like ``enqueue_unique``, but the new jobs are born claimed by ``worker`` for it to run next: a
     handler's follow-up work (a webhook's sync jobs) skips a round trip through the queue. They are leased
     like any claimed job, so if the worker dies first they go back to the queue when the lease expires."""
-    statement = (
-        insert_for(session, _JOBS).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_JOBS.c.id)
-    )
     lease_until = now + timedelta(seconds=lease)
     held = []
     for row in rows:
         taken = row | {"status": RUNNING, "attempts": 1, "locked_by": worker, "lease_until": lease_until}
-        if session.execute(statement, taken).first() is None:
+        if not _HOLD.execute(session, taken).fetchall():
             continue  # a job with this dedupe key exists already: the fan-out ran before
         held.append(
             Claimed(
@@ -311,9 +319,9 @@ def complete(
 ) -> None:
     """Mark done inside ``session``'s transaction (the handler's own, when its effects are local).
 
-    The hottest statement of the queue: one fenced UPDATE and one INSERT, both compiled once."""
-    done = session.execute(
-        _COMPLETE,
+    The hottest statements of the queue: one fenced UPDATE and one INSERT, both ``Prepared``."""
+    done = _COMPLETE.execute(
+        session,
         {
             "job_id": claimed.id,
             "worker": claimed.worker,
@@ -321,10 +329,10 @@ def complete(
             "now": to_ms(now).replace(tzinfo=None),
         },
     )
-    if getattr(done, "rowcount", 0) != 1:
+    if done.rowcount != 1:
         raise LeaseLost(claimed.id)
-    session.execute(
-        _INSERT_ATTEMPT,
+    _INSERT_ATTEMPT.execute(
+        session,
         {
             "job_id": claimed.id,
             "number": claimed.attempt,

@@ -11,8 +11,9 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from isao.db import insert_for
+from isao.db.engine import dialect_insert
 from isao.db.models import IdLink
+from isao.db.prepared import Prepared
 from isao.ids import new_id
 from isao.timeutil import utcnow
 
@@ -101,16 +102,24 @@ def reverse(
     ).first()
 
 
+def _upsert(dialect: str) -> Any:
+    statement = dialect_insert(dialect, _LINKS)
+    changed = ("target_id", "content_hash", "target_version", "written_at")
+    return statement.on_conflict_do_update(
+        index_elements=list(_UNIQUE), set_={name: statement.excluded[name] for name in changed}
+    )
+
+
+_SAVE = Prepared(_upsert)
+
+
 def save(
     session: Session, company_id: str, source: Source, target_connection: str, target_object: str,
     target_id: str, digest: str, version: str | None = None,
 ) -> None:  # fmt: skip
     """Insert the step's link, or update it: one upsert on the link's unique source."""
-    now = utcnow()
-    statement = insert_for(session, _LINKS).values(
-        id=new_id("link"), company_id=company_id, **_params(source), target_connection=target_connection,
-        target_object=target_object, target_id=target_id, content_hash=digest, target_version=version,
-        written_at=now,
-    )  # fmt: skip
-    changed = {"target_id": target_id, "content_hash": digest, "target_version": version, "written_at": now}
-    session.execute(statement.on_conflict_do_update(index_elements=list(_UNIQUE), set_=changed))
+    link = {"id": new_id("link"), "company_id": company_id, **_params(source), "written_at": utcnow()}
+    _SAVE.execute(session, link | {
+        "target_connection": target_connection, "target_object": target_object, "target_id": target_id,
+        "content_hash": digest, "target_version": version,
+    })  # fmt: skip

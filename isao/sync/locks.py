@@ -7,14 +7,26 @@ as soon as the queue notices the worker is gone.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from isao.db import Database, insert_for
+from isao.db import Database
+from isao.db.engine import dialect_insert
 from isao.db.models import Job, SyncLock
+from isao.db.prepared import Prepared
 from isao.queue import jobs
 from isao.queue.jobs import Claimed
 from isao.timeutil import utcnow
+
+_LOCKS = cast(Table, SyncLock.__table__)
+_TAKE = Prepared(
+    lambda dialect: dialect_insert(dialect, _LOCKS).on_conflict_do_nothing(index_elements=["key"])
+)
+_RELEASE = Prepared(
+    lambda _: delete(_LOCKS).where(_LOCKS.c.key == bindparam("key"), _LOCKS.c.job_id == bindparam("job_id"))
+)
 
 
 def key(binding_id: str, flow: str, source_id: str) -> str:
@@ -29,12 +41,10 @@ def acquire(db: Database, key: str, job: Claimed) -> bool:
 
 def take(session: Session, key: str, job: Claimed) -> bool:
     """``acquire`` inside the caller's transaction (the one that hands the job to its worker)."""
-    inserted = session.execute(
-        insert_for(session, SyncLock)
-        .values(key=key, job_id=job.id, attempt=job.attempt, acquired_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["key"])
+    inserted = _TAKE.execute(
+        session, {"key": key, "job_id": job.id, "attempt": job.attempt, "acquired_at": utcnow()}
     )
-    if getattr(inserted, "rowcount", 0) == 1:
+    if inserted.rowcount == 1:
         return True
     lock = session.scalar(select(SyncLock).where(SyncLock.key == key).with_for_update())
     if lock is None:  # released between the insert and the select: the next try takes it
@@ -54,4 +64,4 @@ def release(db: Database, key: str, job: Claimed) -> None:
 
 def release_in(session: Session, key: str, job: Claimed) -> None:
     """Free ``key`` in the caller's transaction (the one that completes the job)."""
-    session.execute(delete(SyncLock).where(SyncLock.key == key, SyncLock.job_id == job.id))
+    _RELEASE.execute(session, {"key": key, "job_id": job.id})
