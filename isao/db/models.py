@@ -177,7 +177,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_claim", "status", "run_at", "priority"),
+        Index("ix_jobs_claim", "status", "priority", "run_at"),
         Index("ix_jobs_lease", "status", "lease_until"),
         Index("ix_jobs_company_status", "company_id", "status", "finished_at"),
     )

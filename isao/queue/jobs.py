@@ -186,6 +186,43 @@ def _forget(session: Session) -> None:
     session.info.pop("isao_enqueued", None)
 
 
+_C = _JOBS.c
+# A materialised CTE: PostgreSQL may re-run a plain ``IN (subquery)`` per row, and with SKIP LOCKED that
+# re-run is both slow and able to take more than ``limit`` jobs.
+_DUE = (
+    select(_C.id)
+    .where(_C.status == QUEUED, _C.run_at <= bindparam("now"))
+    .order_by(_C.priority, _C.run_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("due")
+    .prefix_with("MATERIALIZED", dialect="postgresql")
+)
+_CLAIM = (
+    update(_JOBS)
+    .where(_C.id.in_(select(_DUE.c.id)))
+    .values(
+        status=RUNNING,
+        attempts=_C.attempts + 1,
+        locked_by=bindparam("worker"),
+        lease_until=bindparam("lease_until"),
+        updated_at=bindparam("now"),
+    )
+    .returning(
+        _C.id, _C.kind, _C.payload, _C.attempts, _C.max_attempts, _C.company_id, _C.rate_key,
+        _C.created_at, _C.priority, _C.run_at,
+    )
+)  # fmt: skip
+_EXPIRED = (
+    select(_C.id)
+    .where(_C.status == RUNNING, _C.lease_until < bindparam("now"))
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+"""Built once: the claim runs several times a second per worker, and building its statements cost more
+than running them."""
+
+
 def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1) -> list[Claimed]:
     """Take up to ``limit`` due jobs, in one transaction of (usually) two statements.
 
@@ -196,41 +233,8 @@ def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1
     """
     with db.write() as session:
         _requeue_expired(session, now, limit)
-        # A materialised CTE: PostgreSQL may re-run a plain ``IN (subquery)`` per row, and with
-        # SKIP LOCKED that re-run is both slow and able to take more than ``limit`` jobs.
-        due = (
-            select(Job.id)
-            .where(Job.status == QUEUED, Job.run_at <= now)
-            .order_by(Job.priority, Job.run_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )
-        taken = session.execute(
-            update(Job)
-            .where(Job.id.in_(select(due.c.id)))
-            .values(
-                status=RUNNING,
-                attempts=Job.attempts + 1,
-                locked_by=worker,
-                lease_until=now + timedelta(seconds=lease),
-                updated_at=now,
-            )
-            .returning(
-                Job.id,
-                Job.kind,
-                Job.payload,
-                Job.attempts,
-                Job.max_attempts,
-                Job.company_id,
-                Job.rate_key,
-                Job.created_at,
-                Job.priority,
-                Job.run_at,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
+        params = {"now": now, "limit": limit, "worker": worker, "lease_until": now + timedelta(seconds=lease)}
+        taken = session.execute(_CLAIM, params).all()
     taken = sorted(taken, key=lambda row: (row.priority, row.run_at))
     return [
         Claimed(
@@ -250,12 +254,10 @@ def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1
 
 
 def _requeue_expired(session: Session, now: datetime, limit: int) -> None:
-    expired = session.scalars(
-        select(Job)
-        .where(Job.status == RUNNING, Job.lease_until < now)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    expired_ids = session.scalars(_EXPIRED, {"now": now, "limit": limit}).all()
+    if not expired_ids:
+        return
+    expired = session.scalars(select(Job).where(Job.id.in_(expired_ids)).with_for_update()).all()
     for job in expired:
         _abandoned(session, job, now)
         if job.attempts >= job.max_attempts:
@@ -264,8 +266,7 @@ def _requeue_expired(session: Session, now: datetime, limit: int) -> None:
             _finish(job, QUEUED, now, "WorkerLost", "the worker died during the attempt")
             job.finished_at = None
             job.run_at = now
-    if expired:
-        session.flush()
+    session.flush()
 
 
 def _abandoned(session: Session, job: Job, now: datetime) -> None:

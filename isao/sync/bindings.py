@@ -3,13 +3,17 @@ provider, options merged over the recipe's defaults, and the flows' poll schedul
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Connection as Core
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, event, select
 from sqlalchemy.orm import Session
 
+from isao.db import Database
 from isao.db.models import Connection, RecipeBinding, Schedule
 from isao.ids import new_id
 from isao.queue import jobs, scheduler
@@ -59,6 +63,7 @@ def enable(
     binding.options = dict(options or {})
     binding.enabled = True
     binding.updated_at = now
+    session.info[_CHANGED] = True
     session.flush()
     for flow in recipe.flows:
         if flow.trigger.poll:
@@ -74,6 +79,7 @@ def disable(session: Session, binding: RecipeBinding) -> None:
     """Stop its webhooks being routed and its polls running; its ID map and cursors are kept."""
     binding.enabled = False
     binding.updated_at = utcnow()
+    session.info[_CHANGED] = True
     _set_schedules(session, binding.id, enabled=False)
 
 
@@ -91,7 +97,60 @@ def _set_schedules(session: Session, binding_id: str, *, enabled: bool) -> None:
 
 _ROWS = select(*cast(Table, RecipeBinding.__table__).c)
 _BY_ID = _ROWS.where(RecipeBinding.id == bindparam("binding_id"))
-_ENABLED = _ROWS.where(RecipeBinding.enabled)
+_CHANGED = "isao_bindings_changed"
+_changes = itertools.count()
+_generation = next(_changes)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump(session: Session) -> None:
+    global _generation
+    if session.info.pop(_CHANGED, False):
+        _generation = next(_changes)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+RECHECK = 1.0
+"""Seconds the bindings' snapshot is used before it is read again (changes made by another process)."""
+
+
+class Snapshot:
+    """Every binding, as plain objects, read at most once per ``RECHECK`` seconds and at once after this
+    process committed a change (``enable``/``disable``): each webhook and each sync job looks its binding
+    up, and reading the table for every one of them cost more than the rest of routing."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._rows: dict[str, RecipeBinding] = {}
+        self._generation = -1
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def _current(self) -> dict[str, RecipeBinding]:
+        generation, now = _generation, time.monotonic()
+        with self._lock:
+            if self._generation == generation and now < self._until:
+                return self._rows
+        with self.db.query() as connection:
+            rows = {row.id: RecipeBinding(**row._mapping) for row in connection.execute(_ROWS)}
+        with self._lock:
+            self._rows, self._generation, self._until = rows, generation, now + RECHECK
+        return rows
+
+    def enabled(self) -> list[RecipeBinding]:
+        return [binding for binding in self._current().values() if binding.enabled]
+
+    def get(self, binding_id: str) -> RecipeBinding | None:
+        """The binding; one the snapshot has not seen yet (made by another process) is read at once."""
+        found = self._current().get(binding_id)
+        if found is not None:
+            return found
+        with self.db.query() as connection:
+            return detached(connection, binding_id)
 
 
 def detached(session: Session | Core, binding_id: str) -> RecipeBinding | None:
@@ -99,11 +158,6 @@ def detached(session: Session | Core, binding_id: str) -> RecipeBinding | None:
     without the ORM's loading and identity bookkeeping."""
     row = session.execute(_BY_ID, {"binding_id": binding_id}).first()
     return RecipeBinding(**row._mapping) if row else None
-
-
-def enabled(session: Session | Core) -> list[RecipeBinding]:
-    """Every enabled binding as plain objects (each webhook is matched against them)."""
-    return [RecipeBinding(**row._mapping) for row in session.execute(_ENABLED)]
 
 
 def get(session: Session, company_id: str, recipe: str) -> RecipeBinding | None:

@@ -96,6 +96,10 @@ class Engine:
     _clients: dict[str, _Cached] = field(default_factory=dict)
     _recipes: dict[str, tuple[tuple[Any, ...], Recipe]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    bindings: bindings.Snapshot = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bindings = bindings.Snapshot(self.db)
 
     def recipe(self, name: str) -> Recipe:
         """Loaded once per change of its file: fixing a mapping and replaying the dead letters is enough.
@@ -143,8 +147,7 @@ class Engine:
 
     def resolve(self, payload: dict[str, Any]) -> tuple[RecipeBinding, Recipe, Flow] | str:
         """The enabled binding, its recipe and the flow a sync job names, or why the job has nothing to do."""
-        with self.db.query() as connection:
-            binding = bindings.detached(connection, payload["binding_id"])
+        binding = self.bindings.get(payload["binding_id"])
         if binding is None or not binding.enabled:
             return "recipe disabled or removed"
         recipe = self.recipe(binding.recipe)

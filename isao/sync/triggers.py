@@ -22,10 +22,8 @@ POLL_PAGES = 20
 
 def _sources(engine: Engine, ctx: JobContext, connection_id: str) -> list[tuple[RecipeBinding, Recipe, Flow]]:
     """The enabled flows whose source is this connection."""
-    with ctx.db.query() as connection:
-        found = bindings.enabled(connection)
     flows = []
-    for binding in found:
+    for binding in engine.bindings.enabled():
         if connection_id not in binding.connections.values():
             continue
         recipe = engine.recipe(binding.recipe)
