@@ -1,15 +1,20 @@
 """Engine and sessions for SQLite (embedded default) and PostgreSQL (scale-out).
 
-SQLite allows one writer at a time. Rather than let threads collide and sleep in SQLite's busy
-handler, writes in this process queue on a lock and open their transaction with ``BEGIN IMMEDIATE``;
-other processes are covered by ``busy_timeout``.
+SQLite allows one writer at a time. Rather than let writers collide and sleep in SQLite's busy handler
+(which polls with sleeps of up to 100 ms, so the lock sits free while writers doze), writes queue on a
+lock and open their transaction with ``BEGIN IMMEDIATE``: a thread lock within the process, and across
+processes (``isao serve`` beside ``isao worker``) an ``flock`` on a file beside the database, which the
+kernel hands to the next writer the moment it is released. ``busy_timeout`` still covers other tools.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -29,7 +34,9 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         self._write_lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if self.is_sqlite:
-            self._write_lock = threading.Lock()
+            database = self.engine.url.database
+            in_memory = not database or database == ":memory:"
+            self._write_lock = threading.Lock() if in_memory else _WriterLock(Path(f"{database}.writer"))
             _configure_sqlite(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(
@@ -57,6 +64,34 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _WriterLock:
+    """One writer at a time across threads (a lock) and processes (``flock``, held per open file, so the
+    threads of one process share it and the thread lock orders them)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._thread.acquire()
+        try:
+            if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread.release()
 
 
 def insert_for(session: Session, table: Any) -> Any:
