@@ -3,8 +3,8 @@
 
 1. ISAO (SQLite, then PostgreSQL with ``--database-url``): a fresh data directory, a company with a
    WooCommerce connection (the webhook secret) and an ``http`` connection to the sink, the
-   ``woocommerce-to-http`` recipe enabled; ``isao serve`` with its in-process workers, timed from spawn
-   to ``/healthz``. The n8n harness's own ``loadgen.py --wc-secret`` drives ``/hooks/{connection}`` and
+   ``woocommerce-to-http`` recipe enabled; ``isao serve`` with its in-process workers (or, with
+   ``--worker-processes N``, beside N ``isao worker`` processes), timed from spawn to ``/healthz``. The n8n harness's own ``loadgen.py --wc-secret`` drives ``/hooks/{connection}`` and
    its ``sink.py`` counts what arrives. Measured: events/s end to end (the first request sent to the last
    order arrived at the sink), the acknowledgement p50/p99 the load generator saw, ISAO's resident memory
    peak and CPU (its process tree, sampled from /proc), and every order arrived exactly once.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import datetime
+import functools
 import json
 import os
 import re
@@ -193,10 +194,10 @@ def _wait_for_sink(port: int, orders: int, quiet: float = 15.0) -> dict[str, Any
         time.sleep(0.1)
 
 
-def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> Result:
+def run_isao(args: argparse.Namespace, database_url: str | None, processes: int, tmp: Path) -> Result:
     label = "ISAO, PostgreSQL" if database_url else "ISAO, SQLite"
-    if args.worker_processes:
-        label += f", {args.worker_processes} worker processes"
+    if processes:
+        label += f", {processes} worker processes"
     sink_port, port = free_port(), free_port()
     sink = _start([sys.executable, str(HARNESS / "sink.py"), str(sink_port)])
     data = tmp / ("pg" if database_url else "sqlite")
@@ -210,12 +211,12 @@ def run_isao(args: argparse.Namespace, database_url: str | None, tmp: Path) -> R
         shop = _setup(env, f"http://127.0.0.1:{sink_port}/ingest")
         started = time.monotonic()
         serve = [ISAO, "serve", "--host", "127.0.0.1", "--port", str(port)]
-        if args.worker_processes:
+        if processes:
             serve.append("--no-workers")
         server = _start(serve, env, tmp / f"{label}.log")
         workers = [
             _start([ISAO, "worker", "--concurrency", str(args.workers)], env, tmp / f"{label}.worker{i}.log")
-            for i in range(args.worker_processes)
+            for i in range(processes)
         ]
         while True:
             try:
@@ -304,12 +305,14 @@ def _ms(value: float | None) -> str:
 
 
 def verdict(results: list[Result]) -> str:
-    isao = next((r for r in results if r.label == "ISAO, SQLite"), None)
+    """The aims, checked for each SQLite configuration run."""
     tuned = next((r for r in results if r.label.endswith("tuned")), None)
-    if isao is None:
-        return ""
+    return " ".join(_aims(r, tuned) for r in results if r.label.startswith("ISAO, SQLite"))
+
+
+def _aims(isao: Result, tuned: Result | None) -> str:
     p99_met = isao.p99_ms is not None and isao.p99_ms < 50
-    parts = [f"ISAO on SQLite: {isao.events_per_s:,.0f} events/s end to end, ack p99 {_ms(isao.p99_ms)} ms "
+    parts = [f"{isao.label}: {isao.events_per_s:,.0f} events/s end to end, ack p99 {_ms(isao.p99_ms)} ms "
              f"(aim < 50 ms: {'met' if p99_met else 'NOT met'}), ready in {isao.ready_s:.2f} s "
              f"(aim < 2 s: {'met' if isao.ready_s < 2 else 'NOT met'})"]  # fmt: skip
     if tuned:
@@ -363,8 +366,10 @@ def main() -> None:
     parser.add_argument(
         "--worker-processes",
         type=int,
-        default=0,
-        help="run the workers in this many `isao worker` processes instead of in `isao serve`",
+        nargs="+",
+        default=[0],
+        help="run the workers in this many `isao worker` processes instead of in `isao serve` (0); "
+        "several numbers run each configuration in turn",
     )
     parser.add_argument("--database-url", help="also run on this PostgreSQL database (a throwaway one)")
     parser.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", "/tmp/peer-n8n"))
@@ -376,9 +381,12 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="isao-e2e-") as directory:
         tmp = Path(directory)
-        runs: list[Callable[[], Result | None]] = [lambda: run_isao(args, None, tmp)]
-        if args.database_url:
-            runs.append(lambda: run_isao(args, args.database_url, tmp))
+        databases = [None, args.database_url] if args.database_url else [None]
+        runs: list[Callable[[], Result | None]] = [
+            functools.partial(run_isao, args, url, processes, tmp)
+            for url in databases
+            for processes in args.worker_processes
+        ]
         if not args.skip_n8n:
             runs += [lambda: run_n8n(args, False, tmp), lambda: run_n8n(args, True, tmp)]
         for run in runs:
