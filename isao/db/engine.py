@@ -39,10 +39,8 @@ class Database:
             self._write_lock = threading.Lock() if in_memory else _WriterLock(Path(f"{database}.writer"))
             _configure_sqlite(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(
-            self.engine.execution_options(isao_write=True) if self.is_sqlite else self.engine,
-            expire_on_commit=False,
-        )
+        self._write_engine = self.engine.execution_options(isao_write=True) if self.is_sqlite else self.engine
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -61,6 +59,13 @@ class Database:
         """One transaction that commits on success and rolls back on any exception."""
         with self._write_lock, self._writer() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def core_write(self) -> Iterator[Connection]:
+        """``write`` on a Core connection: for the hot path's transactions made only of Core and
+        ``Prepared`` statements, at less than half a session's cost."""
+        with self._write_lock, self._write_engine.connect() as connection, connection.begin():
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

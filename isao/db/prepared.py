@@ -14,9 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+
+Writer = Session | Connection
+"""Where the hot path writes: a session's transaction, or a Core connection's (``Database.core_write``)."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,14 @@ class Prepared:
             self._compiled[(dialect.name, keys)] = made
         return made
 
-    def execute(self, session: Session, params: Mapping[str, Any]) -> Any:
-        """Run in ``session``'s transaction; returns the DB-API cursor (``rowcount``, ``fetchone()``)."""
-        if session.new or session.dirty or session.deleted:
-            session.flush()  # what session.execute's autoflush would do: keep the statements in order
-        connection = session.connection()
+    def execute(self, writer: Writer, params: Mapping[str, Any]) -> Any:
+        """Run in ``writer``'s transaction; returns the DB-API cursor (``rowcount``, ``fetchone()``)."""
+        if isinstance(writer, Connection):
+            connection = writer
+        else:
+            if writer.new or writer.dirty or writer.deleted:
+                writer.flush()  # what session.execute's autoflush would do: keep the statements in order
+            connection = writer.connection()
         compiled = self._compile(connection.dialect, frozenset(params))
         processors = compiled.processors
         values = {

@@ -266,6 +266,6 @@ class Inbox:
         event = InboundEvent(**row._mapping)  # a plain object: routers only read it
         rows = [row for router in self.routers for row in router(ctx, event)]
         result = {"routed": len(rows), "topic": event.topic}
-        with ctx.transaction(result) as session:
-            ctx.hand_over(session, rows)
+        with ctx.core_transaction(result) as connection:
+            ctx.hand_over(connection, rows)
         return result

@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from isao.db import Database, insert_for
 from isao.db.engine import dialect_insert
 from isao.db.models import Job, JobAttempt
-from isao.db.prepared import Prepared
+from isao.db.prepared import Prepared, Writer
 from isao.ids import new_id
 from isao.timeutil import to_ms, utcnow
 
@@ -147,7 +147,7 @@ def enqueue_unique(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def enqueue_held(
-    session: Session, rows: list[dict[str, Any]], worker: str, now: datetime, lease: float
+    writer: Writer, rows: list[dict[str, Any]], worker: str, now: datetime, lease: float
 ) -> list[Claimed]:
     """Like ``enqueue_unique``, but the new jobs are born claimed by ``worker`` for it to run next: a
     handler's follow-up work (a webhook's sync jobs) skips a round trip through the queue. They are leased
@@ -156,7 +156,7 @@ def enqueue_held(
     held = []
     for row in rows:
         taken = row | {"status": RUNNING, "attempts": 1, "locked_by": worker, "lease_until": lease_until}
-        if not _HOLD.execute(session, taken).fetchall():
+        if not _HOLD.execute(writer, taken).fetchall():
             continue  # a job with this dedupe key exists already: the fan-out ran before
         held.append(
             Claimed(
@@ -311,18 +311,18 @@ def _held(session: Session, claimed: Claimed) -> Job:
 
 
 def complete(
-    session: Session,
+    writer: Writer,
     claimed: Claimed,
     now: datetime,
     *,
     request: dict[str, Any] | None = None,
     response: dict[str, Any] | None = None,
 ) -> None:
-    """Mark done inside ``session``'s transaction (the handler's own, when its effects are local).
+    """Mark done inside ``writer``'s transaction (the handler's own, when its effects are local).
 
     The hottest statements of the queue: one fenced UPDATE and one INSERT, both ``Prepared``."""
     done = _COMPLETE.execute(
-        session,
+        writer,
         {
             "job_id": claimed.id,
             "worker": claimed.worker,
@@ -333,7 +333,7 @@ def complete(
     if done.rowcount != 1:
         raise LeaseLost(claimed.id)
     _INSERT_ATTEMPT.execute(
-        session,
+        writer,
         {
             "job_id": claimed.id,
             "number": claimed.attempt,

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 from isao.queue.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
+    from isao.db.prepared import Writer
     from isao.queue.jobs import Claimed
     from isao.queue.worker import JobContext
 
 Handler = Callable[["JobContext", dict[str, Any]], Any]
-Prepare = Callable[["Session", "Claimed"], "Claimed"]
+Prepare = Callable[["Writer", "Claimed"], "Claimed"]
 Refresher = Callable[[str], None]
 RateLimits = Callable[[str], tuple[float, float] | None]
 

@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from isao import metrics
 from isao.db import Database
+from isao.db.prepared import Writer
 from isao.errors import AuthExpired, ProviderError
 from isao.queue import jobs, ratelimit, scheduler
 from isao.queue.foreground import foreground
@@ -33,6 +35,7 @@ from isao.timeutil import Clock, utcnow
 
 log = structlog.get_logger(__name__)
 _KEPT_STEPS = 20
+W = TypeVar("W", Session, Connection)
 _story: ContextVar[list[dict[str, Any]] | None] = ContextVar("isao_attempt_story", default=None)
 
 
@@ -55,7 +58,7 @@ class JobContext:
     done: bool = False
     story: list[dict[str, Any]] = field(default_factory=list)
     """What the attempt's steps sent and got back (see ``tell``)."""
-    finishing: list[Callable[[Session], None]] = field(default_factory=list)
+    finishing: list[Callable[[Writer], None]] = field(default_factory=list)
     handed: list[Claimed] = field(default_factory=list)
     """Follow-up jobs this one created already claimed (``hand_over``), for the worker to run next."""
     _pending: list[Claimed] | None = None
@@ -82,33 +85,45 @@ class JobContext:
     def transaction(self, result: Any = None) -> Iterator[Session]:
         """A write transaction that also completes the job: local effects and "done" commit together,
         so a job whose worker dies before the commit runs again with no trace of the first try."""
+        with self._completing(self.db.write(), result) as session:
+            yield session
+
+    @contextlib.contextmanager
+    def core_transaction(self, result: Any = None) -> Iterator[Connection]:
+        """``transaction`` on a Core connection, for effects made only of Core and ``Prepared``
+        statements: the hot path's (a webhook's hand-over, a record's ID-map link)."""
+        with self._completing(self.db.core_write(), result) as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _completing(self, opened: contextlib.AbstractContextManager[W], result: Any) -> Iterator[W]:
         pending: list[Claimed] = []
         self._pending = pending
         try:
-            with self.db.write() as session:
-                yield session
+            with opened as writer:
+                yield writer
                 for finish in self.finishing:
-                    finish(session)
-                jobs.complete(session, self.job, self.now, **self.recorded(result))
+                    finish(writer)
+                jobs.complete(writer, self.job, self.now, **self.recorded(result))
         finally:
             self._pending = None
         self.done = True
         self.handed.extend(pending)
 
-    def also(self, finish: Callable[[Session], None]) -> None:
+    def also(self, finish: Callable[[Writer], None]) -> None:
         """Run ``finish`` in the transaction that completes the job (e.g. release what the job held)."""
         self.finishing.append(finish)
 
-    def hand_over(self, session: Session, rows: list[dict[str, Any]]) -> int:
+    def hand_over(self, writer: Writer, rows: list[dict[str, Any]]) -> int:
         """Create follow-up jobs (``jobs.values`` rows, deduplicated) already claimed by this worker,
         inside ``transaction()``: the worker runs them as soon as this job is done. Returns how many
         were new."""
         if self._pending is None:
             raise RuntimeError("hand_over belongs inside ctx.transaction()")
-        held = jobs.enqueue_held(session, rows, self.worker.name, self.now, self.worker.lease)
+        held = jobs.enqueue_held(writer, rows, self.worker.name, self.now, self.worker.lease)
         for job in held:
             kind = self.worker.registry.kinds.get(job.kind)
-            self._pending.append(kind.prepare(session, job) if kind and kind.prepare else job)
+            self._pending.append(kind.prepare(writer, job) if kind and kind.prepare else job)
         return len(held)
 
     def heartbeat(self) -> None:
@@ -216,8 +231,8 @@ class Worker:
         metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
         if not context.done:
             try:
-                with self.db.write() as session:
-                    jobs.complete(session, job, self.clock(), **context.recorded(result))
+                with self.db.core_write() as connection:
+                    jobs.complete(connection, job, self.clock(), **context.recorded(result))
             except LeaseLost:
                 log.warning("finished after the lease expired; the other worker's result stands", job=job.id)
                 return context.handed

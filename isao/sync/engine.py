@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import structlog
-from sqlalchemy.orm import Session
 
 from isao import connections, metrics
 from isao.connectors.base import RecordApi, recording
 from isao.db import Database
 from isao.db.models import RecipeBinding
+from isao.db.prepared import Writer
 from isao.errors import Busy, Conflict, Invalid
 from isao.queue.jobs import Claimed
 from isao.queue.worker import JobContext, tell
@@ -178,12 +178,12 @@ class Engine:
                 locks.release(ctx.db, key, ctx.job)
         return {"source": payload["id"], "steps": [r.__dict__ for r in results]}
 
-    def prepare(self, session: Session, job: Claimed) -> Claimed:
+    def prepare(self, writer: Writer, job: Claimed) -> Claimed:
         """A ``sync.record`` job handed to its worker takes its record's lock in the transaction that made
         it, rather than in one of its own."""
         payload = job.payload
         key = locks.key(payload["binding_id"], payload["flow"], payload["id"])
-        return replace(job, locks=(key,)) if locks.take(session, key, job) else job
+        return replace(job, locks=(key,)) if locks.take(writer, key, job) else job
 
     def run(
         self, ctx: JobContext | None, binding: RecipeBinding, recipe: Recipe, flow: Flow,
@@ -228,7 +228,7 @@ class Engine:
                 context["steps"][step.name] = {"id": result.target_id, **result.fields}
                 results.append(result)
         if ctx is not None and not ctx.done and not dry_run:
-            with ctx.transaction():
+            with ctx.core_transaction():
                 pass
         if not dry_run:
             for result in results:
@@ -379,8 +379,8 @@ class Engine:
         """The ID-map row, committed with the job's completion when this is the flow's last step."""
         args = (binding.company_id, planned.source, planned.connection, planned.step.target.object, target_id)
         if ctx is not None:
-            with ctx.transaction() as session:
-                idmap.save(session, *args, planned.digest, version)
+            with ctx.core_transaction() as connection:
+                idmap.save(connection, *args, planned.digest, version)
             return
         with self.db.write() as session:
             idmap.save(session, *args, planned.digest, version)

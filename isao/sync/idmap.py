@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from isao.db.engine import dialect_insert
 from isao.db.models import IdLink
-from isao.db.prepared import Prepared
+from isao.db.prepared import Prepared, Writer
 from isao.ids import new_id
 from isao.timeutil import utcnow
 
@@ -114,12 +114,12 @@ _SAVE = Prepared(_upsert)
 
 
 def save(
-    session: Session, company_id: str, source: Source, target_connection: str, target_object: str,
+    writer: Writer, company_id: str, source: Source, target_connection: str, target_object: str,
     target_id: str, digest: str, version: str | None = None,
 ) -> None:  # fmt: skip
     """Insert the step's link, or update it: one upsert on the link's unique source."""
     link = {"id": new_id("link"), "company_id": company_id, **_params(source), "written_at": utcnow()}
-    _SAVE.execute(session, link | {
+    _SAVE.execute(writer, link | {
         "target_connection": target_connection, "target_object": target_object, "target_id": target_id,
         "content_hash": digest, "target_version": version,
     })  # fmt: skip

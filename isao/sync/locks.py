@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, delete, select, update
 
 from isao.db import Database
 from isao.db.engine import dialect_insert
 from isao.db.models import Job, SyncLock
-from isao.db.prepared import Prepared
+from isao.db.prepared import Prepared, Writer
 from isao.queue import jobs
 from isao.queue.jobs import Claimed
 from isao.timeutil import utcnow
@@ -39,21 +38,27 @@ def acquire(db: Database, key: str, job: Claimed) -> bool:
         return take(session, key, job)
 
 
-def take(session: Session, key: str, job: Claimed) -> bool:
+def take(writer: Writer, key: str, job: Claimed) -> bool:
     """``acquire`` inside the caller's transaction (the one that hands the job to its worker)."""
     inserted = _TAKE.execute(
-        session, {"key": key, "job_id": job.id, "attempt": job.attempt, "acquired_at": utcnow()}
+        writer, {"key": key, "job_id": job.id, "attempt": job.attempt, "acquired_at": utcnow()}
     )
     if inserted.rowcount == 1:
         return True
-    lock = session.scalar(select(SyncLock).where(SyncLock.key == key).with_for_update())
+    lock = writer.execute(
+        select(_LOCKS.c.job_id, _LOCKS.c.attempt).where(_LOCKS.c.key == key).with_for_update()
+    ).first()
     if lock is None:  # released between the insert and the select: the next try takes it
         return False
     if (lock.job_id, lock.attempt) != (job.id, job.attempt):
-        holder = session.get(Job, lock.job_id)
+        holder = writer.execute(select(Job.status, Job.attempts).where(Job.id == lock.job_id)).first()
         if holder is not None and holder.status == jobs.RUNNING and holder.attempts == lock.attempt:
             return False
-        lock.job_id, lock.attempt, lock.acquired_at = job.id, job.attempt, utcnow()
+        writer.execute(
+            update(_LOCKS)
+            .where(_LOCKS.c.key == key)
+            .values(job_id=job.id, attempt=job.attempt, acquired_at=utcnow())
+        )
     return True
 
 
@@ -62,6 +67,6 @@ def release(db: Database, key: str, job: Claimed) -> None:
         release_in(session, key, job)
 
 
-def release_in(session: Session, key: str, job: Claimed) -> None:
+def release_in(writer: Writer, key: str, job: Claimed) -> None:
     """Free ``key`` in the caller's transaction (the one that completes the job)."""
-    _RELEASE.execute(session, {"key": key, "job_id": job.id})
+    _RELEASE.execute(writer, {"key": key, "job_id": job.id})
