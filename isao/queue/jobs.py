@@ -231,10 +231,14 @@ def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1
     takes the due jobs; its ``FOR UPDATE SKIP LOCKED`` subquery lets PostgreSQL workers pass each
     other, and on SQLite the write lock serialises claims.
     """
-    with db.write() as session:
-        _requeue_expired(session, now, limit)
-        params = {"now": now, "limit": limit, "worker": worker, "lease_until": now + timedelta(seconds=lease)}
-        taken = session.execute(_CLAIM, params).all()
+    params = {"now": now, "limit": limit, "worker": worker, "lease_until": now + timedelta(seconds=lease)}
+    with db.core_write() as connection:  # the usual case, nothing expired: no session needed
+        expired = connection.execute(_EXPIRED, {"now": now, "limit": 1}).first() is not None
+        taken = [] if expired else connection.execute(_CLAIM, params).all()
+    if expired:
+        with db.write() as session:
+            _requeue_expired(session, now, limit)
+            taken = session.execute(_CLAIM, params).all()
     taken = sorted(taken, key=lambda row: (row.priority, row.run_at))
     return [
         Claimed(
