@@ -252,7 +252,12 @@ class ApiClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
-        self.http = http or httpx.Client(timeout=timeout, headers={"User-Agent": "ISAO/0.1"})
+        self._transport: httpx.HTTPTransport | None = None
+        if http is None:
+            self._transport = httpx.HTTPTransport()
+            headers = {"User-Agent": "ISAO/0.1"}
+            http = httpx.Client(timeout=timeout, headers=headers, transport=self._transport)
+        self.http = http
         self.clock = clock
         self.throttle: Callable[[], None] | None = None
         """Called before every request: waits for a token of the connection's shared bucket (set by the
@@ -330,7 +335,7 @@ class ApiClient:
             if self.throttle is not None:
                 self.throttle()
             try:
-                response = self.http.send(request)
+                response = self._send(request)
             except httpx.TimeoutException as exc:
                 raise Transient(f"{self.provider}: timed out: {exc}", request=sent) from exc
             except httpx.TransportError as exc:
@@ -344,6 +349,20 @@ class ApiClient:
                 continue
             raise error
         raise AssertionError("unreachable")
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Straight to the transport when this client made its own: an API call follows no redirects,
+        uses no httpx auth and keeps no cookies, and skipping that machinery saves about a fifth of a
+        call's CPU. A client passed in (``http=``) is used as it is."""
+        if self._transport is None:
+            return self.http.send(request)
+        response = self._transport.handle_request(request)
+        response.request = request
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
 
 
 def paginate(first: Callable[[str | None], Page]) -> Iterator[dict[str, Any]]:
