@@ -4,8 +4,9 @@
 1. ISAO (SQLite, then PostgreSQL with ``--database-url``): a fresh data directory, a company with a
    WooCommerce connection (the webhook secret) and an ``http`` connection to the sink, the
    ``woocommerce-to-http`` recipe enabled; ``isao serve`` with its in-process workers (or, with
-   ``--worker-processes N``, beside N ``isao worker`` processes), timed from spawn to ``/healthz``. The n8n harness's own ``loadgen.py --wc-secret`` drives ``/hooks/{connection}`` and
-   its ``sink.py`` counts what arrives. Measured: events/s end to end (the first request sent to the last
+   ``--worker-processes N``, beside N ``isao worker`` processes), timed from spawn to ``/healthz``.
+   The n8n harness's own ``loadgen.py --wc-secret`` drives ``/hooks/{connection}`` and its
+   ``sink.py`` counts what arrives. Measured: events/s end to end (the first request sent to the last
    order arrived at the sink), the acknowledgement p50/p99 the load generator saw, ISAO's resident memory
    peak and CPU (its process tree, sampled from /proc), and every order arrived exactly once.
 2. n8n, right after, through the harness's ``run.sh`` (its default settings and its "tuned" ones), when
