@@ -7,10 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from isao.db import Database
 from isao.db.models import Job, JobAttempt
+from isao.db.prepared import Writer
 from isao.queue import enqueue, jobs
 from isao.queue.jobs import Claimed
 from isao.queue.worker import JobContext
@@ -116,8 +116,9 @@ def test_nothing_is_handed_over_when_the_transaction_rolls_back(
 def test_prepare_runs_in_the_handing_transaction(runtime: Runtime, qdb: Database, clock: FakeClock) -> None:
     seen: list[tuple[str, ...]] = []
 
-    def prepare(session: Session, job: Claimed) -> Claimed:
-        assert session.get(Job, job.id) is not None, "the job exists in this transaction"
+    def prepare(writer: Writer, job: Claimed) -> Claimed:
+        found = writer.execute(select(Job.id).where(Job.id == job.id)).first()
+        assert found is not None, "the job exists in this transaction"
         return replace(job, locks=(f"lock:{job.payload['n']}",))
 
     runtime.registry.register("t.first", _fan_out(1))
