@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,7 +27,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json, "json_deserializer": orjson.loads}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if not url.startswith("sqlite:///:memory:"):
@@ -69,6 +70,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _json(value: Any) -> str:
+    """JSON columns through orjson: every job's payload and every attempt's story is serialised, and
+    the standard library's encoder was a visible share of writing them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class _WriterLock:
