@@ -224,10 +224,11 @@ than running them."""
 
 
 def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1) -> list[Claimed]:
-    """Take up to ``limit`` due jobs, in one transaction of (usually) two statements.
+    """Take up to ``limit`` due jobs, usually in one Core transaction of two statements.
 
     First, running jobs whose lease expired (their worker died) go back to the queue, with the lost
-    attempt recorded, or to the dead letters when it was their last. Then one ``UPDATE … RETURNING``
+    attempt recorded, or to the dead letters when it was their last; only when there are some does the
+    claim take the session path, which records that. Then one ``UPDATE … RETURNING``
     takes the due jobs; its ``FOR UPDATE SKIP LOCKED`` subquery lets PostgreSQL workers pass each
     other, and on SQLite the write lock serialises claims.
     """

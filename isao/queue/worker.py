@@ -116,10 +116,10 @@ class JobContext:
 
     def hand_over(self, writer: Writer, rows: list[dict[str, Any]]) -> int:
         """Create follow-up jobs (``jobs.values`` rows, deduplicated) already claimed by this worker,
-        inside ``transaction()``: the worker runs them as soon as this job is done. Returns how many
-        were new."""
+        inside ``transaction()`` or ``core_transaction()``: the worker runs them as soon as this job is
+        done. Returns how many were new."""
         if self._pending is None:
-            raise RuntimeError("hand_over belongs inside ctx.transaction()")
+            raise RuntimeError("hand_over belongs inside ctx.transaction() or ctx.core_transaction()")
         held = jobs.enqueue_held(writer, rows, self.worker.name, self.now, self.worker.lease)
         for job in held:
             kind = self.worker.registry.kinds.get(job.kind)

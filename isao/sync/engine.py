@@ -382,5 +382,5 @@ class Engine:
             with ctx.core_transaction() as connection:
                 idmap.save(connection, *args, planned.digest, version)
             return
-        with self.db.write() as session:
-            idmap.save(session, *args, planned.digest, version)
+        with self.db.core_write() as connection:
+            idmap.save(connection, *args, planned.digest, version)

@@ -34,8 +34,8 @@ def key(binding_id: str, flow: str, source_id: str) -> str:
 
 def acquire(db: Database, key: str, job: Claimed) -> bool:
     """Take ``key`` for ``job``'s current attempt; False while another running attempt holds it."""
-    with db.write() as session:
-        return take(session, key, job)
+    with db.core_write() as connection:
+        return take(connection, key, job)
 
 
 def take(writer: Writer, key: str, job: Claimed) -> bool:
@@ -63,8 +63,8 @@ def take(writer: Writer, key: str, job: Claimed) -> bool:
 
 
 def release(db: Database, key: str, job: Claimed) -> None:
-    with db.write() as session:
-        release_in(session, key, job)
+    with db.core_write() as connection:
+        release_in(connection, key, job)
 
 
 def release_in(writer: Writer, key: str, job: Claimed) -> None:
