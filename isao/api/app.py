@@ -56,7 +56,7 @@ def create_app(
             upgrade(url)
         db = Database(url, pool_size=settings.db_pool_size)
     runtime = Runtime(settings, db)
-    receiver = Receiver(db)
+    receiver = Receiver(db, route=runtime.inbox.at_the_door)
     concurrency = settings.workers if workers is None else workers
     foreground.max_wait = settings.ack_priority_ms / 1000
     queue_metrics = CollectorRegistry()

@@ -32,6 +32,7 @@ from isao.errors import SignatureInvalid
 from isao.ids import new_id
 from isao.queue import jobs
 from isao.queue.worker import JobContext
+from isao.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,8 @@ _KEPT_HEADERS = ("content-type", "user-agent")
 _INSERT = insert(cast(Table, InboundEvent.__table__))
 _EVENT = select(*cast(Table, InboundEvent.__table__).c).where(InboundEvent.id == bindparam("id"))
 _MAX_BATCH = 256
+_DOOR = "inbox"
+"""The worker name on the attempt of a route job done as its event was stored."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,13 @@ class Arrival:
 
 
 class Receiver:
-    def __init__(self, db: Database, cache_seconds: float = 5.0) -> None:
+    """``route``: the runtime's ``Inbox.at_the_door``, to route each event as it is stored."""
+
+    def __init__(self, db: Database, cache_seconds: float = 5.0, route: DoorRouter | None = None) -> None:
         self.db = db
         self.cache_seconds = cache_seconds
         self.sources: dict[str, tuple[Source, float]] = {}
-        self.writer = GroupWriter(db)
+        self.writer = GroupWriter(db, route)
 
     def cached(self, connection_id: str) -> Source | None:
         hit = self.sources.get(connection_id)
@@ -142,8 +147,9 @@ class Receiver:
 class GroupWriter:
     """One thread storing arrivals in batches: one transaction, many deliveries."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, route: DoorRouter | None = None) -> None:
         self.db = db
+        self.route = route
         self.inbox: queue.SimpleQueue[tuple[Arrival, Future[Receipt]] | None] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
@@ -183,12 +189,12 @@ class GroupWriter:
     def _write(self, batch: list[tuple[Arrival, Future[Receipt]]]) -> None:
         arrivals = [arrival for arrival, _ in batch]
         try:
-            receipts = store(self.db, arrivals)
+            receipts = store(self.db, arrivals, self.route)
         except Exception:  # one bad delivery must not fail the others: store them one by one
             log.warning("group commit failed; storing one by one", size=len(batch))
             for arrival, future in batch:
                 try:
-                    future.set_result(store(self.db, [arrival])[0])
+                    future.set_result(store(self.db, [arrival], self.route)[0])
                 except Exception as error:  # the provider gets a 5xx and retries
                     future.set_exception(error)
             return
@@ -196,44 +202,68 @@ class GroupWriter:
             future.set_result(receipt)
 
 
-def store(db: Database, arrivals: list[Arrival]) -> list[Receipt]:
-    """Store the new arrivals and their jobs in one transaction; repeats become duplicate receipts."""
+def store(db: Database, arrivals: list[Arrival], route: DoorRouter | None = None) -> list[Receipt]:
+    """Store the new arrivals and their jobs in one transaction; repeats become duplicate receipts.
+
+    With ``route``, each event is routed before the transaction (it reads nothing the transaction
+    writes): its route job is stored already done and the jobs it started are queued beside it. An event
+    ``route`` could not route gets a queued route job, which routes it with the queue's retries."""
+    planned = [(_event_row(arrival), arrival) for arrival in arrivals]
+    routed = [route(_event(row)) if route else None for row, _ in planned]
     with db.write() as session:
         seen = _existing(session, arrivals)
         events: list[dict[str, Any]] = []
         queued: list[dict[str, Any]] = []
+        done: list[dict[str, Any]] = []
+        results: list[dict[str, Any]] = []
+        started: list[dict[str, Any]] = []
         receipts: list[Receipt] = []
-        for arrival in arrivals:
+        for (event, arrival), rows in zip(planned, routed, strict=True):
             source = arrival.source
             key = (source.connection_id, arrival.dedupe_key)
             if key in seen:
                 receipts.append(Receipt(200, {"success": True, "duplicate": True, "id": seen[key]}))
                 continue
-            event_id = new_id("in")
-            seen[key] = event_id
-            job = jobs.values(ROUTE, {"inbound_event_id": event_id}, company_id=source.company_id)
-            events.append(
-                {
-                    "id": event_id,
-                    "connection_id": source.connection_id,
-                    "company_id": source.company_id,
-                    "provider": source.provider,
-                    "topic": arrival.topic,
-                    "dedupe_key": arrival.dedupe_key,
-                    "headers": arrival.headers,
-                    "body": arrival.body,
-                    "received_at": arrival.received_at,
-                }
-            )
-            queued.append(job)
-            receipts.append(Receipt(202, {"success": True, "id": event_id, "jobId": job["id"]}))
+            seen[key] = event["id"]
+            events.append(event)
+            job = jobs.values(ROUTE, {"inbound_event_id": event["id"]}, company_id=source.company_id)
+            if rows is None:
+                queued.append(job)
+            else:
+                done.append(job)
+                results.append({"routed": len(rows), "topic": event["topic"]})
+                started.extend(rows)
+            receipts.append(Receipt(202, {"success": True, "id": event["id"], "jobId": job["id"]}))
         if events:
             session.execute(_INSERT, events)
             jobs.enqueue_many(session, queued)
+            jobs.enqueue_done(session, done, results, _DOOR, utcnow())
+            jobs.enqueue_unique(session, started)
     for arrival, receipt in zip(arrivals, receipts, strict=True):
         counter = metrics.EVENTS_RECEIVED if receipt.status == 202 else metrics.EVENTS_DUPLICATE
         counter.labels(arrival.source.provider).inc()
+    if done:
+        metrics.JOBS.labels(ROUTE, "done").inc(len(done))
     return receipts
+
+
+def _event_row(arrival: Arrival) -> dict[str, Any]:
+    source = arrival.source
+    return {
+        "id": new_id("in"),
+        "connection_id": source.connection_id,
+        "company_id": source.company_id,
+        "provider": source.provider,
+        "topic": arrival.topic,
+        "dedupe_key": arrival.dedupe_key,
+        "headers": arrival.headers,
+        "body": arrival.body,
+        "received_at": arrival.received_at,
+    }
+
+
+def _event(row: Mapping[Any, Any]) -> InboundEvent:
+    return InboundEvent(**row)  # a plain object: routers only read it
 
 
 def _existing(session: Session, arrivals: list[Arrival]) -> dict[tuple[str, str], str]:
@@ -245,26 +275,38 @@ def _existing(session: Session, arrivals: list[Arrival]) -> dict[tuple[str, str]
     return {(conn, key): event_id for conn, key, event_id in session.execute(query).tuples()}
 
 
-Router = Callable[[JobContext, InboundEvent], list[dict[str, Any]]]
-"""An event → the jobs it starts (``jobs.values`` rows with dedupe keys, so routing twice adds nothing)."""
+Router = Callable[[InboundEvent], list[dict[str, Any]]]
+"""An event → the jobs it starts (``jobs.values`` rows with dedupe keys, so routing twice adds nothing).
+Routers run as the event is stored, so they read only local state (bindings, recipes, the body)."""
+DoorRouter = Callable[[InboundEvent], list[dict[str, Any]] | None]
 
 
 class Inbox:
-    """Runs ``inbound.route`` jobs: hands each stored event to the routers (the sync engine's recipes).
+    """Hands each stored event to the routers (the sync engine's recipes).
 
-    The jobs they make are created in the transaction that completes the route job, already claimed by
-    its worker, which runs them next: a webhook's sync costs no extra trip through the queue."""
+    Usually as the event is stored (``at_the_door``), so a webhook costs one job, its record's sync,
+    not two. An event that could not be routed then gets an ``inbound.route`` job (``route``): the jobs
+    its routers make are created in the transaction that completes it, already claimed by its worker,
+    which runs them next."""
 
     def __init__(self) -> None:
         self.routers: list[Router] = []
+
+    def at_the_door(self, event: InboundEvent) -> list[dict[str, Any]] | None:
+        """The jobs the event starts, or None when a router failed (its route job will retry)."""
+        try:
+            return [row for router in self.routers for row in router(event)]
+        except Exception:  # left to the route job, which retries and keeps the failure in its story
+            log.warning("routing at the door failed; the event's route job will route it", exc_info=True)
+            return None
 
     def route(self, ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         with ctx.db.query() as connection:
             row = connection.execute(_EVENT, {"id": payload["inbound_event_id"]}).first()
         if row is None:
             return {"routed": 0, "note": "event no longer stored"}
-        event = InboundEvent(**row._mapping)  # a plain object: routers only read it
-        rows = [row for router in self.routers for row in router(ctx, event)]
+        event = _event(row._mapping)
+        rows = [row for router in self.routers for row in router(event)]
         result = {"routed": len(rows), "topic": event.topic}
         with ctx.core_transaction(result) as connection:
             ctx.hand_over(connection, rows)

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Table, bindparam, event, insert, select, update
+from sqlalchemy import DateTime, Row, Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,7 +56,8 @@ class Queued:
 
 _JOBS = cast(Table, Job.__table__)
 _INSERT = insert(_JOBS)  # statements compiled once; rows travel as parameters
-_INSERT_ATTEMPT = Prepared(lambda _: insert(cast(Table, JobAttempt.__table__)))
+_INSERT_ATTEMPTS = insert(cast(Table, JobAttempt.__table__))
+_INSERT_ATTEMPT = Prepared(lambda _: _INSERT_ATTEMPTS)
 _HOLD = Prepared(
     lambda dialect: (
         dialect_insert(dialect, _JOBS)
@@ -146,6 +148,25 @@ def enqueue_unique(session: Session, rows: list[dict[str, Any]]) -> None:
         session.info["isao_enqueued"] = True
 
 
+def enqueue_done(
+    session: Session, rows: list[dict[str, Any]], results: list[dict[str, Any]], worker: str, now: datetime
+) -> None:
+    """Insert ``values`` rows as jobs already done, each with its one attempt and that attempt's result:
+    work that happened before its job was stored (the inbox routes a webhook as it stores it), recorded
+    like any job's so the dashboard and the dead letters read it the same way."""
+    if not rows:
+        return
+    done = {"status": DONE, "attempts": 1, "finished_at": now, "updated_at": now}
+    session.execute(_INSERT, [row | done for row in rows])
+    attempts = [
+        {"job_id": row["id"], "number": 1, "worker": worker, "outcome": "done", "error_class": None,
+         "error": None, "request": None, "response": result, "started_at": row["created_at"],
+         "finished_at": now}
+        for row, result in zip(rows, results, strict=True)
+    ]  # fmt: skip
+    session.execute(_INSERT_ATTEMPTS, attempts)
+
+
 def enqueue_held(
     writer: Writer, rows: list[dict[str, Any]], worker: str, now: datetime, lease: float
 ) -> list[Claimed]:
@@ -223,25 +244,35 @@ _EXPIRED = (
 than running them."""
 
 
-def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1) -> list[Claimed]:
+Prepare = Callable[[Writer, Claimed], Claimed]
+
+
+def claim(
+    db: Database, worker: str, now: datetime, lease: float, limit: int = 1, prepare: Prepare | None = None
+) -> list[Claimed]:
     """Take up to ``limit`` due jobs, usually in one Core transaction of two statements.
 
     First, running jobs whose lease expired (their worker died) go back to the queue, with the lost
     attempt recorded, or to the dead letters when it was their last; only when there are some does the
     claim take the session path, which records that. Then one ``UPDATE … RETURNING``
     takes the due jobs; its ``FOR UPDATE SKIP LOCKED`` subquery lets PostgreSQL workers pass each
-    other, and on SQLite the write lock serialises claims.
+    other, and on SQLite the write lock serialises claims. ``prepare`` runs for each taken job in the
+    same transaction (the sync engine takes the record's lock there).
     """
     params = {"now": now, "limit": limit, "worker": worker, "lease_until": now + timedelta(seconds=lease)}
     with db.core_write() as connection:  # the usual case, nothing expired: no session needed
         expired = connection.execute(_EXPIRED, {"now": now, "limit": 1}).first() is not None
-        taken = [] if expired else connection.execute(_CLAIM, params).all()
-    if expired:
-        with db.write() as session:
-            _requeue_expired(session, now, limit)
-            taken = session.execute(_CLAIM, params).all()
-    taken = sorted(taken, key=lambda row: (row.priority, row.run_at))
-    return [
+        if not expired:
+            return _taken(connection, connection.execute(_CLAIM, params).all(), worker, now, prepare)
+    with db.write() as session:
+        _requeue_expired(session, now, limit)
+        return _taken(session, session.execute(_CLAIM, params).all(), worker, now, prepare)
+
+
+def _taken(
+    writer: Writer, rows: Sequence[Row[Any]], worker: str, now: datetime, prepare: Prepare | None
+) -> list[Claimed]:
+    claimed = [
         Claimed(
             row.id,
             row.kind,
@@ -254,8 +285,9 @@ def claim(db: Database, worker: str, now: datetime, lease: float, limit: int = 1
             row.created_at,
             now,
         )
-        for row in taken
+        for row in sorted(rows, key=lambda row: (row.priority, row.run_at))
     ]
+    return [prepare(writer, job) for job in claimed] if prepare else claimed
 
 
 def _requeue_expired(session: Session, now: datetime, limit: int) -> None:

@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING, Any
 from isao.queue.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from isao.db.prepared import Writer
-    from isao.queue.jobs import Claimed
+    from isao.queue.jobs import Prepare
     from isao.queue.worker import JobContext
 
 Handler = Callable[["JobContext", dict[str, Any]], Any]
-Prepare = Callable[["Writer", "Claimed"], "Claimed"]
 Refresher = Callable[[str], None]
 RateLimits = Callable[[str], tuple[float, float] | None]
 
@@ -25,8 +23,9 @@ class Kind:
     policy: RetryPolicy | None = None
     max_attempts: int | None = None
     prepare: Prepare | None = None
-    """Called in the transaction that hands a new job of this kind to a worker (``JobContext.hand_over``):
-    what the job would do first in a transaction of its own (the sync engine takes its record's lock)."""
+    """Called in the transaction that gives a job of this kind to a worker (its claim, or
+    ``JobContext.hand_over``): what the job would do first in a transaction of its own (the sync engine
+    takes its record's lock)."""
 
 
 @dataclass

@@ -121,9 +121,7 @@ class JobContext:
         if self._pending is None:
             raise RuntimeError("hand_over belongs inside ctx.transaction() or ctx.core_transaction()")
         held = jobs.enqueue_held(writer, rows, self.worker.name, self.now, self.worker.lease)
-        for job in held:
-            kind = self.worker.registry.kinds.get(job.kind)
-            self._pending.append(kind.prepare(writer, job) if kind and kind.prepare else job)
+        self._pending.extend(self.worker.prepare(writer, job) for job in held)
         return len(held)
 
     def heartbeat(self) -> None:
@@ -150,9 +148,14 @@ class Worker:
     def run_once(self) -> int:
         """Claim and run what is due now; returns how many jobs were run."""
         self._tick_scheduler()
-        claimed = jobs.claim(self.db, self.name, self.clock(), self.lease, self.batch)
+        claimed = jobs.claim(self.db, self.name, self.clock(), self.lease, self.batch, self.prepare)
         self._run_held(claimed)
         return len(claimed)
+
+    def prepare(self, writer: Writer, job: Claimed) -> Claimed:
+        """The job as its kind prepares it, in the transaction that gives it to this worker."""
+        kind = self.registry.kinds.get(job.kind)
+        return kind.prepare(writer, job) if kind and kind.prepare else job
 
     def _run_held(self, held: list[Claimed]) -> None:
         """Run jobs this worker holds (claimed, or handed over by the job before), renewing the leases of

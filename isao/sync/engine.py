@@ -179,8 +179,8 @@ class Engine:
         return {"source": payload["id"], "steps": [r.__dict__ for r in results]}
 
     def prepare(self, writer: Writer, job: Claimed) -> Claimed:
-        """A ``sync.record`` job handed to its worker takes its record's lock in the transaction that made
-        it, rather than in one of its own."""
+        """A ``sync.record`` job takes its record's lock in the transaction that gives it to its worker
+        (its claim, or the hand-over that made it), rather than in one of its own."""
         payload = job.payload
         key = locks.key(payload["binding_id"], payload["flow"], payload["id"])
         return replace(job, locks=(key,)) if locks.take(writer, key, job) else job

@@ -20,7 +20,7 @@ POLL_PAGES = 20
 """Pages one poll job reads before handing over to the next one (it enqueues its successor at once)."""
 
 
-def _sources(engine: Engine, ctx: JobContext, connection_id: str) -> list[tuple[RecipeBinding, Recipe, Flow]]:
+def _sources(engine: Engine, connection_id: str) -> list[tuple[RecipeBinding, Recipe, Flow]]:
     """The enabled flows whose source is this connection."""
     flows = []
     for binding in engine.bindings.enabled():
@@ -47,10 +47,10 @@ class Triggers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def route(self, ctx: JobContext, event: InboundEvent) -> list[dict[str, Any]]:
+    def route(self, event: InboundEvent) -> list[dict[str, Any]]:
         """An inbound webhook → ``sync.record`` jobs for the flows it triggers."""
         rows = []
-        for binding, _recipe, flow in _sources(self.engine, ctx, event.connection_id):
+        for binding, _recipe, flow in _sources(self.engine, event.connection_id):
             client = self.engine.client(event.connection_id)
             for change in client.parse_webhook(event.headers, event.body):
                 if (change.topic or event.topic) not in flow.trigger.webhook:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import orjson
@@ -14,8 +15,9 @@ from sqlalchemy import func, select
 from isao import connections
 from isao.connectors import hubspot, shopify, stripe, woocommerce
 from isao.db import Database
-from isao.db.models import InboundEvent, Job
+from isao.db.models import InboundEvent, Job, JobAttempt
 from isao.hooks import routes as hook_routes
+from isao.queue import jobs
 from tests.conftest import LiveServer, Tenant, serve
 
 SECRET = "wc-secret-&-more"
@@ -49,7 +51,7 @@ def stored(db: Database, connection_id: str) -> tuple[int, int]:
     return events or 0, queued or 0
 
 
-def test_signed_woocommerce_order_is_stored_and_queued(
+def test_signed_woocommerce_order_is_stored_and_routed(
     hooks_server: LiveServer, qdb: Database, company: Tenant
 ) -> None:
     conn = connect(qdb, company, "woocommerce")
@@ -67,8 +69,55 @@ def test_signed_woocommerce_order_is_stored_and_queued(
         assert event is not None and job is not None
         assert event.body == body and event.topic == "order.created" and event.provider == "woocommerce"
         assert event.headers["x-wc-webhook-delivery-id"] == "d-1"
-        assert job.payload == {"inbound_event_id": event.id} and job.status == "queued"
-        assert job.company_id == company.company_id
+        assert job.payload == {"inbound_event_id": event.id} and job.company_id == company.company_id
+        # routed as it was stored: no recipe is bound to this connection, so it started nothing
+        assert job.status == "done" and job.attempts == 1
+        attempt = session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)).one()
+        assert attempt.outcome == "done" and attempt.response == {"routed": 0, "topic": "order.created"}
+
+
+def test_routed_as_stored_or_by_its_route_job_when_a_router_fails(
+    hooks_app: FastAPI, hooks_server: LiveServer, qdb: Database, company: Tenant
+) -> None:
+    """The routers' jobs are queued with the event; a router that raises leaves the event to a queued
+    route job, which the worker runs with the queue's retries and routes the same way."""
+    conn = connect(qdb, company, "woocommerce")
+    runtime = hooks_app.state.runtime
+    failing = {"door": True}
+    started: list[int] = []
+
+    def router(event: InboundEvent) -> list[dict[str, Any]]:
+        if event.connection_id != conn:
+            return []
+        order = orjson.loads(event.body)["id"]
+        if order == 2 and failing["door"]:
+            failing["door"] = False
+            raise RuntimeError("a router's bad moment")
+        return [jobs.values("t.routed", {"order": order}, dedupe_key=f"t.routed:{event.id}")]
+
+    runtime.registry.register("t.routed", lambda ctx, payload: started.append(payload["order"]))
+    runtime.inbox.routers.append(router)
+    try:
+        receipts = []
+        for order in (1, 2):
+            body = orjson.dumps({**ORDER, "id": order})
+            headers = woocommerce.sign(SECRET, body, topic="order.created", delivery_id=f"routed-{order}")
+            answer = httpx.post(f"{hooks_server.url}/hooks/{conn}", content=body, headers=headers)
+            assert answer.status_code == 202, answer.text
+            receipts.append(answer.json())
+        with qdb.read() as session:
+            routes = [session.get(Job, receipt["jobId"]) for receipt in receipts]
+            assert [job.status for job in routes if job] == ["done", "queued"]
+            routed = session.scalars(select(Job.payload).where(Job.kind == "t.routed")).all()
+            assert routed == [{"order": 1}]
+        worker = runtime.worker("door-test")
+        while worker.run_once():
+            pass
+        assert sorted(started) == [1, 2]
+        with qdb.read() as session:
+            assert session.get(Job, receipts[1]["jobId"]).status == "done"  # type: ignore[union-attr]
+    finally:
+        runtime.inbox.routers.remove(router)
 
 
 def test_bad_signature_stores_nothing(hooks_server: LiveServer, qdb: Database, company: Tenant) -> None:

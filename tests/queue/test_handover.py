@@ -129,6 +129,21 @@ def test_prepare_runs_in_the_handing_transaction(runtime: Runtime, qdb: Database
     assert seen == [("lock:f.0",)]
 
 
+def test_prepare_runs_in_the_claiming_transaction(runtime: Runtime, qdb: Database, clock: FakeClock) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def prepare(writer: Writer, job: Claimed) -> Claimed:
+        status = writer.execute(select(Job.status, Job.locked_by).where(Job.id == job.id)).one()
+        assert tuple(status) == ("running", "w1"), "claimed in this transaction"
+        return replace(job, locks=(f"lock:{job.payload['n']}",))
+
+    runtime.registry.register("t.queued", lambda ctx, payload: seen.append(ctx.job.locks), prepare=prepare)
+    with qdb.write() as session:
+        enqueue(session, "t.queued", {"n": "q"})
+    runtime.worker("w1", clock=clock).run_once()
+    assert seen == [("lock:q",)]
+
+
 def test_hand_over_outside_the_completing_transaction_is_a_mistake(
     runtime: Runtime, qdb: Database, clock: FakeClock
 ) -> None:
