@@ -110,6 +110,15 @@ class JobContext:
         self.done = True
         self.handed.extend(pending)
 
+    def complete_later(self, effect: Callable[[Writer], None] | None = None, result: Any = None) -> None:
+        """``core_transaction`` deferred to the end of the worker's batch, where one transaction completes
+        every job of the batch that asked for it: one commit, and on SQLite one turn at the write lock,
+        for several jobs. ``effect`` (Core or ``Prepared`` statements) commits with the job's completion.
+        For a handler whose last step is local and that nothing after it waits on (the sync engine's
+        ID-map link); a worker that dies first leaves the job to run again, as before a commit."""
+        self.worker.defer(_Completion(self.job, effect, list(self.finishing), self.recorded(result)))
+        self.done = True
+
     def also(self, finish: Callable[[Writer], None]) -> None:
         """Run ``finish`` in the transaction that completes the job (e.g. release what the job held)."""
         self.finishing.append(finish)
@@ -129,6 +138,23 @@ class JobContext:
         jobs.extend_lease(self.db, self.job, self.now, self.worker.lease)
 
 
+@dataclass(frozen=True)
+class _Completion:
+    """A job's completion waiting for its batch's transaction (``JobContext.complete_later``)."""
+
+    job: Claimed
+    effect: Callable[[Writer], None] | None
+    finishing: list[Callable[[Writer], None]]
+    recorded: dict[str, dict[str, Any] | None]
+
+    def commit(self, writer: Writer, now: datetime) -> None:
+        if self.effect is not None:
+            self.effect(writer)
+        for finish in self.finishing:
+            finish(writer)
+        jobs.complete(writer, self.job, now, **self.recorded)
+
+
 @dataclass
 class Worker:
     db: Database
@@ -144,6 +170,7 @@ class Worker:
     _held: dict[str, Claimed] = field(default_factory=dict, init=False)
     _lost: set[str] = field(default_factory=set, init=False)
     _held_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _deferred: list[_Completion] = field(default_factory=list, init=False)
 
     def run_once(self) -> int:
         """Claim and run what is due now; returns how many jobs were run."""
@@ -167,6 +194,8 @@ class Worker:
                 handed: list[Claimed] = []
                 if self._still_ours(job):
                     foreground.give_way()
+                    if self._waits_on_a_batch_mate(job):
+                        self.flush()
                     handed = self.run(job)
                 else:
                     log.warning("lease lost before the job started; another worker has it", job=job.id)
@@ -175,11 +204,42 @@ class Worker:
                     self._lost.discard(job.id)
                 if handed:
                     self._run_held(handed)
+            self.flush()
         finally:
             with self._held_lock:
                 for job in held:
                     self._held.pop(job.id, None)
                     self._lost.discard(job.id)
+
+    def defer(self, completion: _Completion) -> None:
+        self._deferred.append(completion)
+
+    def flush(self) -> None:
+        """Commit the deferred completions together; if one was fenced off (its lease was lost), commit the
+        others one by one, so only that one's result is dropped."""
+        pending, self._deferred = self._deferred, []
+        if not pending:
+            return
+        try:
+            with self.db.core_write() as connection:
+                for completion in pending:
+                    completion.commit(connection, self.clock())
+            return
+        except LeaseLost:
+            pass
+        for completion in pending:
+            try:
+                with self.db.core_write() as connection:
+                    completion.commit(connection, self.clock())
+            except LeaseLost:
+                log.warning("finished after the lease expired; the other worker's result stands",
+                            job=completion.job.id)  # fmt: skip
+
+    def _waits_on_a_batch_mate(self, job: Claimed) -> bool:
+        """A job that could not take its lock when claimed may wait on a batch-mate's deferred completion
+        (two webhooks for one record in one batch): those commit first, so it takes the lock at once."""
+        kind = self.registry.kinds.get(job.kind)
+        return bool(self._deferred) and kind is not None and kind.prepare is not None and not job.locks
 
     def _still_ours(self, job: Claimed) -> bool:
         with self._held_lock:
@@ -233,12 +293,7 @@ class Worker:
             _story.reset(telling)
         metrics.JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
         if not context.done:
-            try:
-                with self.db.core_write() as connection:
-                    jobs.complete(connection, job, self.clock(), **context.recorded(result))
-            except LeaseLost:
-                log.warning("finished after the lease expired; the other worker's result stands", job=job.id)
-                return context.handed
+            context.complete_later(result=result)
         metrics.JOBS.labels(job.kind, "done").inc()
         latency = (self.clock() - job.created_at).total_seconds()
         metrics.JOB_LATENCY.labels(job.kind).observe(max(0.0, latency))

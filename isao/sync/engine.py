@@ -228,8 +228,7 @@ class Engine:
                 context["steps"][step.name] = {"id": result.target_id, **result.fields}
                 results.append(result)
         if ctx is not None and not ctx.done and not dry_run:
-            with ctx.core_transaction():
-                pass
+            ctx.complete_later()
         if not dry_run:
             for result in results:
                 metrics.SYNC_STEPS.labels(recipe.name, flow.name, result.action).inc()
@@ -379,8 +378,7 @@ class Engine:
         """The ID-map row, committed with the job's completion when this is the flow's last step."""
         args = (binding.company_id, planned.source, planned.connection, planned.step.target.object, target_id)
         if ctx is not None:
-            with ctx.core_transaction() as connection:
-                idmap.save(connection, *args, planned.digest, version)
+            ctx.complete_later(lambda writer: idmap.save(writer, *args, planned.digest, version))
             return
         with self.db.core_write() as connection:
             idmap.save(connection, *args, planned.digest, version)
