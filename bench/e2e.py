@@ -208,6 +208,8 @@ def run_isao(args: argparse.Namespace, database_url: str | None, processes: int,
     }  # fmt: skip
     if database_url:
         env["ISAO_DATABASE_URL"] = database_url
+    if args.worker_batch:
+        env["ISAO_WORKER_BATCH"] = str(args.worker_batch)
     try:
         shop = _setup(env, f"http://127.0.0.1:{sink_port}/ingest")
         started = time.monotonic()
@@ -373,6 +375,7 @@ def main() -> None:
         "several numbers run each configuration in turn",
     )
     parser.add_argument("--database-url", help="also run on this PostgreSQL database (a throwaway one)")
+    parser.add_argument("--worker-batch", type=int, help="jobs a worker claims at once (ISAO_WORKER_BATCH)")
     parser.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", "/tmp/peer-n8n"))
     parser.add_argument("--skip-n8n", action="store_true")
     parser.add_argument("--write-markdown", action="store_true")

@@ -35,6 +35,10 @@ from isao.timeutil import Clock, utcnow
 
 log = structlog.get_logger(__name__)
 _KEPT_STEPS = 20
+FLUSH_AFTER = 16
+"""Deferred completions a worker commits together at most (``JobContext.complete_later``)."""
+FLUSH_WAIT = 0.1
+"""Seconds the first of them waits for the others at most, while the worker keeps finding jobs."""
 W = TypeVar("W", Session, Connection)
 _story: ContextVar[list[dict[str, Any]] | None] = ContextVar("isao_attempt_story", default=None)
 
@@ -171,12 +175,22 @@ class Worker:
     _lost: set[str] = field(default_factory=set, init=False)
     _held_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _deferred: list[_Completion] = field(default_factory=list, init=False)
+    _deferred_since: float = field(default=0.0, init=False)
 
     def run_once(self) -> int:
-        """Claim and run what is due now; returns how many jobs were run."""
+        """Claim and run what is due now, and commit their completions; returns how many jobs were run."""
+        ran = self.cycle()
+        self.flush()
+        return ran
+
+    def cycle(self) -> int:
+        """``run_once`` for the worker loop: completions deferred by the jobs (``complete_later``) wait for
+        the next batches' until ``FLUSH_AFTER`` of them or ``FLUSH_WAIT`` seconds, or the queue is empty."""
         self._tick_scheduler()
         claimed = jobs.claim(self.db, self.name, self.clock(), self.lease, self.batch, self.prepare)
         self._run_held(claimed)
+        if not claimed or self._flush_due():
+            self.flush()
         return len(claimed)
 
     def prepare(self, writer: Writer, job: Claimed) -> Claimed:
@@ -194,32 +208,50 @@ class Worker:
                 handed: list[Claimed] = []
                 if self._still_ours(job):
                     foreground.give_way()
-                    if self._waits_on_a_batch_mate(job):
+                    if self._flush_due() or self._waits_on_a_batch_mate(job):
                         self.flush()
                     handed = self.run(job)
                 else:
                     log.warning("lease lost before the job started; another worker has it", job=job.id)
-                with self._held_lock:
-                    self._held.pop(job.id, None)
-                    self._lost.discard(job.id)
+                self._let_go([job])
                 if handed:
                     self._run_held(handed)
-            self.flush()
         finally:
-            with self._held_lock:
-                for job in held:
+            self._let_go(held)
+
+    def _let_go(self, jobs_run: list[Claimed]) -> None:
+        """Stop renewing the leases of jobs that have run, but for those whose completion is deferred:
+        they stay held until it commits."""
+        deferred = {completion.job.id for completion in self._deferred}
+        with self._held_lock:
+            for job in jobs_run:
+                if job.id not in deferred:
                     self._held.pop(job.id, None)
                     self._lost.discard(job.id)
 
     def defer(self, completion: _Completion) -> None:
+        if not self._deferred:
+            self._deferred_since = time.monotonic()
         self._deferred.append(completion)
+
+    def _flush_due(self) -> bool:
+        return bool(self._deferred) and (
+            len(self._deferred) >= FLUSH_AFTER or time.monotonic() - self._deferred_since >= FLUSH_WAIT
+        )
 
     def flush(self) -> None:
         """Commit the deferred completions together; if one was fenced off (its lease was lost), commit the
         others one by one, so only that one's result is dropped."""
-        pending, self._deferred = self._deferred, []
+        pending = self._deferred
         if not pending:
             return
+        try:
+            self._commit(pending)
+        finally:
+            self._deferred = []
+            self._let_go([completion.job for completion in pending])
+
+    def _commit(self, pending: list[_Completion]) -> None:
         try:
             with self.db.core_write() as connection:
                 for completion in pending:
@@ -395,13 +427,17 @@ class WorkerPool:
     def _loop(self, worker: Worker) -> None:
         while not self.stopping.is_set():
             try:
-                busy = worker.run_once()
+                busy = worker.cycle()
             except Exception:  # a database hiccup must not kill the worker thread
                 log.exception("worker loop error")
                 busy = 0
             if not busy:
                 jobs.wakeup.wait(self.poll)
                 jobs.wakeup.clear()
+        try:
+            worker.flush()
+        except Exception:  # their leases expire and the jobs run again
+            log.exception("committing the last completions failed")
 
     def stop(self, timeout: float = 10) -> None:
         self.stopping.set()

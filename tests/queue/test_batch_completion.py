@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from isao.db.models import Job, JobAttempt, Schedule, SyncLock
 from isao.db.prepared import Writer
 from isao.errors import Busy
 from isao.queue import enqueue
+from isao.queue import worker as worker_module
 from isao.queue.jobs import Claimed
 from isao.queue.worker import JobContext
 from isao.runtime import Runtime
@@ -129,3 +130,29 @@ def test_a_batch_mate_waiting_on_the_same_lock_runs_after_the_first_commits(
         ).all()
         held = session.scalar(select(SyncLock.key).where(SyncLock.key == key))
     assert outcomes == ["done", "done"] and held is None
+
+
+def test_the_worker_loop_defers_completions_across_batches_and_keeps_their_leases(
+    runtime: Runtime, qdb: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cycle`` (the pool's loop) lets completions wait for later batches'; the jobs stay held, so their
+    leases are renewed meanwhile, and an empty queue commits them."""
+    monkeypatch.setattr(worker_module, "FLUSH_WAIT", 60.0)
+    runtime.registry.register("t.loop", lambda ctx, payload: {"n": payload["n"]})
+    with qdb.write() as session:
+        ids = [enqueue(session, "t.loop", {"n": n}).id for n in range(3)]
+    worker = runtime.worker("w1", clock=clock, batch=1)
+
+    def statuses() -> dict[str, tuple[str, datetime | None]]:
+        with qdb.read() as session:
+            found = session.scalars(select(Job).where(Job.id.in_(ids)))
+            return {job.id: (job.status, job.lease_until) for job in found}
+
+    assert [worker.cycle() for _ in ids] == [1, 1, 1]
+    assert {status for status, _ in statuses().values()} == {"running"}
+    clock.advance(50)
+    worker.renew_leases()
+    renewed = {lease for _, lease in statuses().values()}
+    assert renewed == {clock.now + timedelta(seconds=worker.lease)}
+    assert worker.cycle() == 0
+    assert {status for status, _ in statuses().values()} == {"done"}
