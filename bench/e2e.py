@@ -199,6 +199,8 @@ def run_isao(args: argparse.Namespace, database_url: str | None, processes: int,
     label = "ISAO, PostgreSQL" if database_url else "ISAO, SQLite"
     if processes:
         label += f", {processes} worker processes"
+    if args.worker_batch:
+        label += f", batch {args.worker_batch}"
     sink_port, port = free_port(), free_port()
     sink = _start([sys.executable, str(HARNESS / "sink.py"), str(sink_port)])
     data = tmp / ("pg" if database_url else "sqlite")
