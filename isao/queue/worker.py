@@ -115,11 +115,11 @@ class JobContext:
         self.handed.extend(pending)
 
     def complete_later(self, effect: Callable[[Writer], None] | None = None, result: Any = None) -> None:
-        """``core_transaction`` deferred to the end of the worker's batch, where one transaction completes
-        every job of the batch that asked for it: one commit, and on SQLite one turn at the write lock,
-        for several jobs. ``effect`` (Core or ``Prepared`` statements) commits with the job's completion.
-        For a handler whose last step is local and that nothing after it waits on (the sync engine's
-        ID-map link); a worker that dies first leaves the job to run again, as before a commit."""
+        """``core_transaction`` deferred: the worker commits it with other jobs' completions (see
+        ``Worker.cycle``), one commit, and on SQLite one turn at the write lock, for many jobs.
+        ``effect`` (Core or ``Prepared`` statements) commits with the job's completion. For a handler
+        whose last step is local and that nothing after it waits on (the sync engine's ID-map link); a
+        worker that dies first leaves the job to run again, as before a commit."""
         self.worker.defer(_Completion(self.job, effect, list(self.finishing), self.recorded(result)))
         self.done = True
 
@@ -144,7 +144,7 @@ class JobContext:
 
 @dataclass(frozen=True)
 class _Completion:
-    """A job's completion waiting for its batch's transaction (``JobContext.complete_later``)."""
+    """A job's completion waiting for the worker's next shared commit (``JobContext.complete_later``)."""
 
     job: Claimed
     effect: Callable[[Writer], None] | None
@@ -268,8 +268,8 @@ class Worker:
                             job=completion.job.id)  # fmt: skip
 
     def _waits_on_a_batch_mate(self, job: Claimed) -> bool:
-        """A job that could not take its lock when claimed may wait on a batch-mate's deferred completion
-        (two webhooks for one record in one batch): those commit first, so it takes the lock at once."""
+        """A job that could not take its lock when claimed may wait on a deferred completion of this worker
+        (two webhooks for one record, close together): those commit first, so it takes the lock at once."""
         kind = self.registry.kinds.get(job.kind)
         return bool(self._deferred) and kind is not None and kind.prepare is not None and not job.locks
 
