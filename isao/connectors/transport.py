@@ -17,7 +17,6 @@ import select
 import socket
 import ssl
 import threading
-from typing import Any
 
 import httpx
 
@@ -25,6 +24,8 @@ _MAX_IDLE = 16
 """Idle connections kept per origin: the worker threads of one process, with room to spare."""
 
 Origin = tuple[str, str, int]
+Timeouts = dict[str, float | None]
+"""httpx's ``timeout`` request extension: ``connect``, ``read``, ``write``, ``pool`` in seconds."""
 
 
 class StdlibTransport(httpx.BaseTransport):
@@ -39,7 +40,7 @@ class StdlibTransport(httpx.BaseTransport):
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        timeouts: Timeouts = request.extensions.get("timeout", {})
         connection = self._checkout(origin, timeouts.get("connect"), request)
         try:
             answer, body = self._exchange(connection, request, timeouts)
@@ -53,7 +54,7 @@ class StdlibTransport(httpx.BaseTransport):
         return response_of(answer, body, request)
 
     def _exchange(
-        self, connection: http.client.HTTPConnection, request: httpx.Request, timeouts: dict[str, Any]
+        self, connection: http.client.HTTPConnection, request: httpx.Request, timeouts: Timeouts
     ) -> tuple[http.client.HTTPResponse, bytes]:
         target = url_target(request.url)
         content = request.read()

@@ -159,11 +159,9 @@ def enqueue_done(
     done = {"status": DONE, "attempts": 1, "finished_at": now, "updated_at": now}
     session.execute(_INSERT, [row | done for row in rows])
     attempts = [
-        {"job_id": row["id"], "number": 1, "worker": worker, "outcome": "done", "error_class": None,
-         "error": None, "request": None, "response": result, "started_at": row["created_at"],
-         "finished_at": now}
+        _done_attempt(row["id"], 1, worker, row["created_at"], now, None, result)
         for row, result in zip(rows, results, strict=True)
-    ]  # fmt: skip
+    ]
     session.execute(_INSERT_ATTEMPTS, attempts)
 
 
@@ -371,19 +369,22 @@ def complete(
         raise LeaseLost(claimed.id)
     _INSERT_ATTEMPT.execute(
         writer,
-        {
-            "job_id": claimed.id,
-            "number": claimed.attempt,
-            "worker": claimed.worker,
-            "outcome": "done",
-            "error_class": None,
-            "error": None,
-            "request": request,
-            "response": response,
-            "started_at": claimed.started_at,
-            "finished_at": now,
-        },
+        _done_attempt(
+            claimed.id, claimed.attempt, claimed.worker, claimed.started_at, now, request, response
+        ),
     )
+
+
+def _done_attempt(
+    job_id: str, number: int, worker: str, started_at: datetime, finished_at: datetime,
+    request: dict[str, Any] | None, response: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """A successful attempt's ``job_attempts`` row."""
+    return {
+        "job_id": job_id, "number": number, "worker": worker, "outcome": "done", "error_class": None,
+        "error": None, "request": request, "response": response, "started_at": started_at,
+        "finished_at": finished_at,
+    }  # fmt: skip
 
 
 def fail(

@@ -208,7 +208,7 @@ class Worker:
                 handed: list[Claimed] = []
                 if self._still_ours(job):
                     foreground.give_way()
-                    if self._flush_due() or self._waits_on_a_batch_mate(job):
+                    if self._flush_due() or self._may_wait_on_a_deferred_completion(job):
                         self.flush()
                     handed = self.run(job)
                 else:
@@ -267,7 +267,7 @@ class Worker:
                 log.warning("finished after the lease expired; the other worker's result stands",
                             job=completion.job.id)  # fmt: skip
 
-    def _waits_on_a_batch_mate(self, job: Claimed) -> bool:
+    def _may_wait_on_a_deferred_completion(self, job: Claimed) -> bool:
         """A job that could not take its lock when claimed may wait on a deferred completion of this worker
         (two webhooks for one record, close together): those commit first, so it takes the lock at once."""
         kind = self.registry.kinds.get(job.kind)
