@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -68,7 +69,11 @@ def start(api: ASGIApp, isao_port: int, port_offset: int, data_dir: Path) -> Ser
             sock.close()
         raise
     data_dir.mkdir(parents=True, exist_ok=True)
-    built = {p: runner.build(p, host=HOST, port=port, data_dir=data_dir)[0] for p, port in ports.items()}
+    shared: dict[str, Any] = {}
+    built = {
+        p: runner.build(p, host=HOST, port=port, data_dir=data_dir, shared=shared)[0]
+        for p, port in ports.items()
+    }
     isao = _server(api, isao_port)
     boxes = [_server(sandbox.app(), ports[provider]) for provider, sandbox in built.items()]
 

@@ -70,9 +70,10 @@ def up(
         faults = Faults(**knobs)
         if data_dir:
             data_dir.mkdir(parents=True, exist_ok=True)
+        shared: dict[str, Any] = {}
         sandboxes = [
             runner.build(p, host=host, port=runner.sandbox_class(p).default_port + port_offset,
-                         data_dir=data_dir, faults=faults)
+                         data_dir=data_dir, faults=faults, shared=shared)
             for p in providers
         ]  # fmt: skip
     except (KeyError, ValueError) as exc:
@@ -97,7 +98,8 @@ def describe(sandboxes: list[tuple[Sandbox, int]]) -> None:
 
 def start_in_background(host: str = "127.0.0.1") -> list[tuple[Sandbox, int]]:
     """Every sandbox on its fixed port, served from a daemon thread (``isao serve --sandboxes``)."""
-    sandboxes = [runner.build(provider, host=host) for provider in runner.PROVIDERS]
+    shared: dict[str, Any] = {}
+    sandboxes = [runner.build(provider, host=host, shared=shared) for provider in runner.PROVIDERS]
     ready = threading.Event()
     thread = threading.Thread(
         target=lambda: asyncio.run(runner.serve(sandboxes, host=host, on_ready=ready.set)),

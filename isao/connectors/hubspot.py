@@ -32,12 +32,12 @@ from isao.connectors.base import (
     Credentials,
     Page,
     Setting,
-    json_body,
     paginate,
     retry_after,
     summary_of_request,
     summary_of_response,
 )
+from isao.connectors.kit import auth, oauth2, paging
 from isao.errors import (
     AuthExpired,
     Conflict,
@@ -344,49 +344,28 @@ class Client(ApiClient):
         return self._oauth
 
     def auth_headers(self, secrets: dict[str, Any]) -> dict[str, str]:
-        token = secrets.get("access_token")
-        return {"Authorization": f"Bearer {token}"} if token else {}
+        return auth.bearer(secrets.get("access_token"))
 
     def mint_token(self, secrets: dict[str, Any]) -> dict[str, Any]:
         """The refresh-token grant. HubSpot does not rotate refresh tokens, but one it returns is kept."""
-        client_id = secrets.get("client_id") or self.client_id
         form = {
             "grant_type": "refresh_token",
-            "client_id": client_id,
+            "client_id": secrets.get("client_id") or self.client_id,
             "client_secret": secrets.get("client_secret"),
             "refresh_token": secrets.get("refresh_token"),
         }
-        url = self.base_url + "/oauth/v1/token"
-        shown = {
-            "grant_type": "refresh_token",
-            "client_id": client_id,
-            "client_secret": "***",
-            "refresh_token": "***",
-        }
-        sent = {"method": "POST", "url": url, "body": shown}
-        if not all(form.values()):
-            raise Invalid("hubspot: OAuth needs client_id, client_secret and refresh_token", request=sent)
-        try:
-            response = self.http.post(url, data=form, headers={"Accept": "application/json"})
-        except httpx.TimeoutException as exc:
-            raise Transient(f"hubspot: token refresh timed out: {exc}", request=sent) from exc
-        except httpx.TransportError as exc:
-            raise Transient(
-                f"hubspot: token refresh failed: {type(exc).__name__}: {exc}", request=sent
-            ) from exc
-        body = json_body(response)
-        if response.status_code >= 400 or not isinstance(body, dict) or not body.get("access_token"):
-            error = self.classify(response, sent, summary_of_response(response))
-            if isinstance(error, AuthExpired):  # a refused refresh is permanent, never "refresh and retry"
-                raise Invalid(str(error), details=error.response, request=sent, response=error.response)
-            if response.status_code < 400:
-                raise Invalid("hubspot: the token endpoint answered without an access_token", request=sent)
-            raise error
-        return {
-            "access_token": body["access_token"],
-            "expires_at": self.clock() + float(body.get("expires_in") or 1800),
-            "refresh_token": body.get("refresh_token") or secrets.get("refresh_token"),
-        }
+        minted = oauth2.refresh(
+            self, self.base_url + "/oauth/v1/token", form, lifetime=1800, refused=self._refused
+        )
+        return {"refresh_token": secrets.get("refresh_token")} | minted
+
+    def _refused(
+        self, response: httpx.Response, body: Any, sent: dict[str, Any], reply: dict[str, Any]
+    ) -> ProviderError:
+        error = self.classify(response, sent, reply)
+        if isinstance(error, AuthExpired):  # a refused refresh is permanent, never "refresh and retry"
+            return Invalid(str(error), details=error.response, request=sent, response=error.response)
+        return error
 
     def classify(
         self, response: httpx.Response, request: dict[str, Any], reply: dict[str, Any]
@@ -508,7 +487,7 @@ class Client(ApiClient):
         }
         data = self.request("POST", f"/crm/v3/objects/{object}/search", json=body).json()
         records: list[dict[str, Any]] = data.get("results") or []
-        following = ((data.get("paging") or {}).get("next") or {}).get("after")
+        following = paging.next_after(data)
         next_cursor: str | None = None
         if following is not None and records:
             next_offset = int(following)
@@ -558,7 +537,7 @@ class Client(ApiClient):
                 "POST", f"/crm/v3/objects/{object}/search", json=body | {"after": cursor or "0"}
             )
             payload = data.json()
-            following = ((payload.get("paging") or {}).get("next") or {}).get("after")
+            following = paging.next_after(payload)
             if following is not None and int(following) >= self.search_ceiling:
                 following = None
             return Page(payload.get("results") or [], following)
@@ -713,8 +692,7 @@ class Client(ApiClient):
         def page(cursor: str | None) -> Page:
             params: dict[str, Any] = {"limit": ASSOCIATIONS_PAGE} | ({"after": cursor} if cursor else {})
             payload = self.request("GET", path, params=params).json()
-            following = ((payload.get("paging") or {}).get("next") or {}).get("after")
-            return Page(payload.get("results") or [], str(following) if following is not None else None)
+            return Page(payload.get("results") or [], paging.next_after(payload))
 
         return [str(item["toObjectId"]) for item in paginate(page)]
 

@@ -7,7 +7,6 @@ Source: woocommerce ``includes/class-wc-webhook.php`` (``generate_signature``, `
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import time
@@ -30,6 +29,7 @@ from isao.connectors.base import (
     retry_after,
     summary_of_request,
 )
+from isao.connectors.kit import auth, paging
 from isao.errors import (
     Conflict,
     Invalid,
@@ -196,6 +196,7 @@ _ACTIONS: dict[str, Literal["created", "updated", "deleted"]] = {
     "restored": "updated",  # back from the trash: present again, with its current data
     "published": "updated",
 }
+_PAGES = "x-wp-totalpages"
 _TRANSPORT_PREFIX = re.compile(r"/wp-json(?:/.*)?$")
 
 
@@ -278,8 +279,7 @@ class Client(ApiClient):
     def auth_headers(self, secrets: dict[str, Any]) -> dict[str, str]:
         if self.query_string_auth:
             return {}
-        pair = f"{secrets.get('consumer_key', '')}:{secrets.get('consumer_secret', '')}"
-        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
+        return auth.basic(str(secrets.get("consumer_key", "")), str(secrets.get("consumer_secret", "")))
 
     def auth_params(self, secrets: dict[str, Any]) -> dict[str, str]:
         if not self.query_string_auth:
@@ -368,9 +368,8 @@ class Client(ApiClient):
         records = [r for r in response.json() if isinstance(r, dict)]
         if object == "customers" and floor is not None:
             records = [r for r in records if _utc(self.modified_at(r)) >= floor]
-        pages = int(response.headers.get("x-wp-totalpages") or 0)
         total = response.headers.get("x-wp-total")
-        return Page(records, str(page + 1) if page < pages else None, int(total) if total else None)
+        return Page(records, paging.next_number(response, page, _PAGES), int(total) if total else None)
 
     def get(self, object: str, id: str | int) -> dict[str, Any] | None:
         try:
@@ -411,9 +410,8 @@ class Client(ApiClient):
         page = int(cursor) if cursor else 1
         params = {"page": page, "per_page": 100, "orderby": "id", "order": "asc", "dates_are_gmt": "true"}
         response = self.request("GET", self._path(object), params=params | dict(filters))
-        pages = int(response.headers.get("x-wp-totalpages") or 0)
         records = [r for r in response.json() if isinstance(r, dict)]
-        return Page(records, str(page + 1) if page < pages else None)
+        return Page(records, paging.next_number(response, page, _PAGES))
 
     def create(self, object: str, data: dict[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = self.request("POST", self._path(object), json=data).json()
@@ -540,8 +538,7 @@ class Client(ApiClient):
         def page(cursor: str | None) -> Page:
             number = int(cursor or 1)
             response = self.request("GET", f"{API_PREFIX}/webhooks", params={"page": number, "per_page": 100})
-            pages = int(response.headers.get("x-wp-totalpages") or 0)
-            return Page(list(response.json()), str(number + 1) if number < pages else None)
+            return Page(list(response.json()), paging.next_number(response, number, _PAGES))
 
         return list(paginate(page))
 

@@ -37,6 +37,7 @@ from isao.connectors.base import (
     summary_of_request,
     summary_of_response,
 )
+from isao.connectors.kit import auth, oauth2
 from isao.errors import (
     AuthExpired,
     Conflict,
@@ -246,45 +247,24 @@ class Client(ApiClient):
         return True
 
     def auth_headers(self, secrets: dict[str, Any]) -> dict[str, str]:
-        return {"Authorization": f"Zoho-oauthtoken {secrets.get('access_token', '')}"}
+        return auth.header("Authorization", f"Zoho-oauthtoken {secrets.get('access_token', '')}")
 
     def mint_token(self, secrets: dict[str, Any]) -> dict[str, Any]:
         """The refresh-token grant at the accounts server. Zoho answers a refused grant with HTTP 200 and
         ``{"error": …}``; a refresh token past its 10-per-10-minutes quota gets ``Access Denied``."""
-        url = f"{self.accounts_url}/oauth/v2/token"
         form = {
             "grant_type": "refresh_token",
             "client_id": secrets.get("client_id") or self.client_id,
             "client_secret": secrets.get("client_secret", ""),
             "refresh_token": secrets.get("refresh_token", ""),
         }
-        sent = {
-            "method": "POST",
-            "url": url,
-            "body": {**form, "client_secret": "***", "refresh_token": "***"},
-        }
-        try:
-            response = self.http.post(url, data=form)
-        except httpx.TimeoutException as exc:
-            raise Transient(f"zohocrm: token refresh timed out: {exc}", request=sent) from exc
-        except httpx.TransportError as exc:
-            raise Transient(
-                f"zohocrm: token refresh failed: {type(exc).__name__}: {exc}", request=sent
-            ) from exc
-        reply = summary_of_response(response)
-        body = json_body(response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if isinstance(token, str) and token:
-            assert isinstance(body, dict)
-            expires_in = float(body.get("expires_in_sec") or body.get("expires_in") or 3600)
-            if "expires_in_sec" not in body and expires_in > 86400:  # an old answer in milliseconds
-                expires_in /= 1000
-            minted: dict[str, Any] = {"access_token": token, "expires_at": self.clock() + expires_in}
-            if isinstance(body.get("api_domain"), str):
-                minted["api_domain"] = body["api_domain"]
-            if isinstance(body.get("refresh_token"), str):
-                minted["refresh_token"] = body["refresh_token"]
-            return minted
+        return oauth2.refresh(
+            self, f"{self.accounts_url}/oauth/v2/token", form, keep=("api_domain",), refused=self._refused
+        )
+
+    def _refused(
+        self, response: httpx.Response, body: Any, sent: dict[str, Any], reply: dict[str, Any]
+    ) -> ProviderError | None:
         error = body.get("error") if isinstance(body, dict) else None
         description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
         if (
@@ -292,22 +272,16 @@ class Client(ApiClient):
             or error == "Access Denied"
             or "too many requests" in description.lower()
         ):
-            raise RateLimited(
+            return RateLimited(
                 f"zohocrm: the refresh token is throttled: {description or error}",
                 retry_after(response, REFRESH_BLOCK),
                 request=sent,
                 response=reply,
             )
-        if response.status_code >= 500:
-            raise Transient(
-                f"zohocrm: token endpoint answered {response.status_code}", request=sent, response=reply
-            )
-        raise Invalid(
-            f"zohocrm: the accounts server refused the token request ({error or response.status_code})",
-            details=body,
-            request=sent,
-            response=reply,
-        )
+        if error:
+            return Invalid(f"zohocrm: the accounts server refused the token request ({error})", details=body,
+                           request=sent, response=reply)  # fmt: skip
+        return None
 
     # --- failures ---
 

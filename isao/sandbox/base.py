@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from isao.sandbox.faults import FaultGate, Faults, Verdict
+from isao.sandbox.kit.answers import Fail
 from isao.sandbox.outbox import Outbox
 from isao.sandbox.store import Store
 
@@ -28,6 +30,8 @@ class Sandbox:
 
     name: ClassVar[str]
     default_port: ClassVar[int]
+    family: ClassVar[str | None] = None
+    """Sandboxes of one family started together share what ``new_shared`` makes (``runner.build``)."""
 
     def __init__(self, *, store_path: str | Path | None = None, faults: Faults | None = None) -> None:
         self.store = Store(store_path)
@@ -35,6 +39,10 @@ class Sandbox:
         self.outbox = Outbox()
         self.base_url = f"http://127.0.0.1:{self.default_port}"
         """Where this sandbox is reachable (set by whoever serves it); used in links and webhook sources."""
+
+    @staticmethod
+    def new_shared() -> Any:
+        raise NotImplementedError
 
     # --- what a provider implements ---------------------------------------------------------------
 
@@ -57,6 +65,10 @@ class Sandbox:
         """Headers added to every non-exempt answer (e.g. HubSpot's ``X-HubSpot-RateLimit-*``)."""
         return {}
 
+    def answer(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """A JSON answer as this provider encodes it (override for its media type or encoder)."""
+        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
     def credentials(self) -> dict[str, str]:
         """What a user needs to connect to this sandbox, printed by ``isao sandbox up``."""
         return {}
@@ -76,8 +88,13 @@ class Sandbox:
             Route(f"{ADMIN_PREFIX}/reset", self._reset, methods=["POST"]),
         ]
         app = Starlette(routes=admin + self.routes(), lifespan=self._lifespan)
+        app.add_exception_handler(Fail, self._on_fail)
         app.add_middleware(_FaultMiddleware, sandbox=self)
         return app
+
+    async def _on_fail(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Fail)
+        return self.answer(exc.body, exc.status, exc.headers)
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -16,6 +17,7 @@ PROVIDERS = {
     "woocommerce": "isao.sandbox.woocommerce:WooCommerceSandbox",
     "hubspot": "isao.sandbox.hubspot:HubSpotSandbox",
     "zohocrm": "isao.sandbox.zohocrm:ZohoCrmSandbox",
+    "stripe": "isao.sandbox.stripe:StripeSandbox",
 }
 
 
@@ -35,10 +37,16 @@ def build(
     port: int | None = None,
     data_dir: Path | None = None,
     faults: Faults | None = None,
+    shared: dict[str, Any] | None = None,
 ) -> tuple[Sandbox, int]:
+    """One sandbox; those of one ``family`` built with the same ``shared`` dict share its state (the Zoho
+    products' accounts server)."""
     cls = sandbox_class(provider)
     store = data_dir / f"sandbox-{provider}.sqlite3" if data_dir else None
-    sandbox = cls(store_path=store, faults=faults)
+    extra: dict[str, Any] = {}
+    if cls.family is not None and shared is not None:
+        extra["accounts"] = shared.setdefault(cls.family, cls.new_shared())
+    sandbox = cls(store_path=store, faults=faults, **extra)
     port = port or cls.default_port
     sandbox.base_url = f"http://{host}:{port}"
     return sandbox, port

@@ -1,4 +1,4 @@
-"""HubSpot's error bodies and JSON answers: ``_Fail`` carries one up from anywhere below a route."""
+"""HubSpot's error bodies and JSON answers (the kit's ``Fail`` carries one up from anywhere below a route)."""
 
 from __future__ import annotations
 
@@ -10,26 +10,19 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from isao.sandbox.hubspot.constants import PORTAL_ID
+from isao.sandbox.kit.answers import Fail
 
 
-class _Fail(Exception):
-    """An answer in HubSpot's own shape, raised from anywhere below a route."""
-
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        super().__init__(body.get("message"))
-        self.status, self.body, self.headers = status, body, headers or {}
-
-
-def _error(status: int, message: str, category: str, **extra: Any) -> _Fail:
+def _error(status: int, message: str, category: str, **extra: Any) -> Fail:
     body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category}
-    return _Fail(status, body | extra)
+    return Fail(status, body | extra)
 
 
-def _invalid(message: str, **extra: Any) -> _Fail:
+def _invalid(message: str, **extra: Any) -> Fail:
     return _error(400, message, "VALIDATION_ERROR", **extra)
 
 
-def _not_found(object_id: str) -> _Fail:
+def _not_found(object_id: str) -> Fail:
     return _error(
         404,
         "Object not found.  objectId are usually numeric.",
@@ -45,7 +38,7 @@ class _PropertyError:
     message: str
 
 
-def _property_failure(errors: list[_PropertyError]) -> _Fail:
+def _property_failure(errors: list[_PropertyError]) -> Fail:
     """HubSpot's 400 for bad property values: the per-property list is JSON inside ``message``."""
     items = [
         {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from isao.sandbox.faults import Verdict
-from isao.sandbox.hubspot.answers import _error, _Fail, _Json
+from isao.sandbox.hubspot.answers import _error, _Json
 from isao.sandbox.hubspot.associations import AssociationEndpoints
 from isao.sandbox.hubspot.batch import BatchEndpoints
 from isao.sandbox.hubspot.constants import (
@@ -153,13 +154,11 @@ class HubSpotSandbox(
 
     def app(self) -> Starlette:
         app = super().app()
-        app.add_exception_handler(_Fail, self._on_fail)
         app.add_exception_handler(HTTPException, self._on_http_exception)
         return app
 
-    async def _on_fail(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _Fail)
-        return _Json(exc.body, status_code=exc.status, headers=exc.headers)
+    def answer(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return _Json(body, status_code=status, headers=headers)
 
     async def _on_http_exception(self, request: Request, exc: Exception) -> Response:
         """Unknown routes and methods answer in HubSpot's JSON, never Starlette's plain text."""

@@ -7,12 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from isao.sandbox.hubspot.answers import _error, _Fail, _invalid, _Json
+from isao.sandbox.hubspot.answers import _error, _invalid, _Json
 from isao.sandbox.hubspot.constants import ASSOCIATIONS_MAX
 from isao.sandbox.hubspot.kinds import INVERSE_TYPE, _Kind
 from isao.sandbox.hubspot.links import _Links
 from isao.sandbox.hubspot.parsing import _body, _inputs, _limit, _object
 from isao.sandbox.hubspot.values import _iso, _now_ms
+from isao.sandbox.kit.answers import Fail
 
 
 class AssociationEndpoints(_Links):
@@ -181,7 +182,7 @@ class AssociationEndpoints(_Links):
                     results.extend(self._default_result(kind, from_id, to_kind, to_id, type_ids[0]))
                 else:
                     results.append(self._labels_between(kind, from_id, to_kind, to_id))
-            except _Fail as fail:
+            except Fail as fail:
                 errors.append(
                     {
                         "status": "error",

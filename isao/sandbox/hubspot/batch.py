@@ -7,13 +7,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from isao.sandbox.hubspot.answers import _error, _Fail, _invalid, _Json, _not_found
+from isao.sandbox.hubspot.answers import _error, _invalid, _Json, _not_found
 from isao.sandbox.hubspot.core import _Caller, _Written
 from isao.sandbox.hubspot.deliveries import _Deliveries
 from isao.sandbox.hubspot.kinds import _Kind
 from isao.sandbox.hubspot.parsing import _body, _flag, _inputs, _object
 from isao.sandbox.hubspot.records import _Records
 from isao.sandbox.hubspot.values import _iso, _now_ms
+from isao.sandbox.kit.answers import Fail
 
 
 class BatchEndpoints(_Records, _Deliveries):
@@ -60,7 +61,7 @@ class BatchEndpoints(_Records, _Deliveries):
             trace = item.get("objectWriteTraceId")
             try:
                 result, change, before = self._batch_one(kind, op, item)
-            except _Fail as fail:
+            except Fail as fail:
                 if not partial:
                     self._rollback(kind, undo)
                     raise

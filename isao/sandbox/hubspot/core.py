@@ -16,17 +16,20 @@ from isao.sandbox.hubspot.answers import _error, _invalid, _property_failure, _P
 from isao.sandbox.hubspot.constants import (
     APP_ID,
     CLIENT_ID,
+    CLIENT_SECRET,
     DEVELOPER_API_KEY,
     FIXTURE_TIME,
     PIPELINES,
     PRIVATE_APP_TOKEN,
     PROPERTIES,
     REFRESH_TOKEN,
+    SCOPES,
+    TOKEN_TTL,
 )
 from isao.sandbox.hubspot.kinds import _KIND_ALIASES, KINDS, _Kind
 from isao.sandbox.hubspot.schema import BUILTIN, DEFAULT_STAGES
-from isao.sandbox.hubspot.stored_tokens import _Tokens
 from isao.sandbox.hubspot.values import _iso
+from isao.sandbox.kit.oauth2 import Authority
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,9 @@ class _Core(Sandbox):
 
     def __init__(self, *, store_path: Any = None, faults: Faults | None = None) -> None:
         super().__init__(store_path=store_path, faults=faults)
-        self.tokens = _Tokens(self.store)
-        self.tokens.load()
-        self.tokens.add_refresh_token(REFRESH_TOKEN, CLIENT_ID)
-        self._codes: dict[str, tuple[str, str, float]] = {}
+        self.tokens = Authority(TOKEN_TTL, prefix="CN", refresh_prefix="na1-", store=self.store)
+        self.tokens.add_client(CLIENT_ID, CLIENT_SECRET)
+        self.tokens.add_refresh_token(REFRESH_TOKEN, CLIENT_ID, SCOPES, fixed=True)
         self._pending: list[dict[str, Any]] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._unique: dict[tuple[str, str, str], str] | None = None

@@ -18,7 +18,9 @@ from isao.sandbox.hubspot.constants import (
 from isao.sandbox.hubspot.core import _Caller, _Core, _Written
 from isao.sandbox.hubspot.signing import _signature_v3
 from isao.sandbox.hubspot.values import _now_ms
-from isao.sandbox.outbox import Delivery
+from isao.sandbox.kit.webhooks import deliver
+
+_AGENT = "HubSpot Connect 2.0 (http://dev.hubspot.com/) - WebhooksExecutorDaemon-executor"
 
 
 class _Deliveries(_Core):
@@ -89,23 +91,25 @@ class _Deliveries(_Core):
             self._deliver(settings["targetUrl"], events[start : start + BATCH_MAX], 0)
 
     def _deliver(self, url: str, events: list[dict[str, Any]], attempt: int) -> None:
-        body = json.dumps(
-            [{**event, "attemptNumber": attempt} for event in events], separators=(",", ":")
-        ).encode()
-        timestamp = str(_now_ms())
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "HubSpot Connect 2.0 (http://dev.hubspot.com/) - WebhooksExecutorDaemon-executor",
-            "X-HubSpot-Signature": hashlib.sha256(CLIENT_SECRET.encode() + body).hexdigest(),
-            "X-HubSpot-Signature-Version": "v1",
-            "X-HubSpot-Signature-v3": _signature_v3(CLIENT_SECRET, url, body, timestamp),
-            "X-HubSpot-Request-Timestamp": timestamp,
-        }
+        def build(number: int) -> tuple[bytes, dict[str, str]]:
+            body = json.dumps(
+                [{**event, "attemptNumber": number} for event in events], separators=(",", ":")
+            ).encode()
+            timestamp = str(_now_ms())
+            return body, {
+                "Content-Type": "application/json",
+                "User-Agent": _AGENT,
+                "X-HubSpot-Signature": hashlib.sha256(CLIENT_SECRET.encode() + body).hexdigest(),
+                "X-HubSpot-Signature-Version": "v1",
+                "X-HubSpot-Signature-v3": _signature_v3(CLIENT_SECRET, url, body, timestamp),
+                "X-HubSpot-Request-Timestamp": timestamp,
+            }
 
-        async def retry(delivery: Delivery) -> None:
-            if delivery.ok or attempt >= self.webhook_retries:
-                return
-            await asyncio.sleep(self.webhook_backoff_seconds * 2**attempt)
-            self._deliver(url, events, attempt + 1)
-
-        self.outbox.send(url, body, headers, on_result=retry)
+        deliver(
+            self.outbox,
+            url,
+            build,
+            retries=self.webhook_retries,
+            backoff=self.webhook_backoff_seconds,
+            number=attempt,
+        )

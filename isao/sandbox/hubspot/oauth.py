@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 import uuid
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -13,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from isao.sandbox.hubspot.answers import _Json
 from isao.sandbox.hubspot.constants import APP_ID, CLIENT_ID, CLIENT_SECRET, PORTAL_ID, SCOPES, TOKEN_TTL
 from isao.sandbox.hubspot.core import _Core
+from isao.sandbox.kit.oauth2 import Refused
 
 
 class OAuthEndpoints(_Core):
@@ -30,26 +29,26 @@ class OAuthEndpoints(_Core):
             return self._oauth_error("BAD_CLIENT_ID", "missing or unknown client id")
         if params.get("client_secret") != CLIENT_SECRET:
             return self._oauth_error("BAD_CLIENT_SECRET", "missing or unknown client secret")
+        ttl = self.gate.token_ttl(TOKEN_TTL)
         if grant == "refresh_token":
-            refresh_token = params.get("refresh_token", "")
-            if self.tokens.refresh_tokens.get(refresh_token) != client_id:
+            issued = self.tokens.refresh(params.get("refresh_token", ""), client_id, ttl)
+            if isinstance(issued, Refused):
                 return self._oauth_error("BAD_REFRESH_TOKEN", "missing or unknown refresh token")
         else:
-            entry = self._codes.pop(params.get("code", ""), None)
-            if entry is None or entry[0] != client_id or entry[2] < time.time():
+            exchanged = self.tokens.exchange(
+                params.get("code", ""), client_id, params.get("redirect_uri", ""), ttl
+            )
+            if isinstance(exchanged, Refused):
                 return self._oauth_error("BAD_AUTH_CODE", "missing or unknown auth code")
-            if params.get("redirect_uri") != entry[1]:
+            if exchanged == "bad_redirect_uri":
                 return self._oauth_error("BAD_REDIRECT_URI", "redirect_uri does not match the one authorized")
-            refresh_token = "na1-" + str(uuid.uuid4())
-            self.tokens.add_refresh_token(refresh_token, client_id)
-        ttl = self.gate.token_ttl(TOKEN_TTL)
-        access_token = self.tokens.issue(refresh_token, ttl, prefix="CN")
+            issued = exchanged
         return _Json(
             {
                 "token_type": "bearer",
-                "refresh_token": refresh_token,
-                "access_token": access_token,
-                "expires_in": ttl,
+                "refresh_token": issued.refresh_token,
+                "access_token": issued.access_token,
+                "expires_in": issued.expires_in,
             }
         )
 
@@ -64,8 +63,7 @@ class OAuthEndpoints(_Core):
         params = request.query_params
         if params.get("client_id") != CLIENT_ID or not params.get("redirect_uri"):
             return self._oauth_error("BAD_CLIENT_ID", "missing or unknown client id, or no redirect_uri")
-        code = secrets.token_urlsafe(24)
-        self._codes[code] = (CLIENT_ID, params["redirect_uri"], time.time() + 600)
+        code = self.tokens.grant_code(CLIENT_ID, params["redirect_uri"], SCOPES)
         query = {"code": code} | ({"state": params["state"]} if params.get("state") else {})
         separator = "&" if urlsplit(params["redirect_uri"]).query else "?"
         return RedirectResponse(params["redirect_uri"] + separator + urlencode(query), status_code=302)
@@ -118,7 +116,7 @@ class OAuthEndpoints(_Core):
                 "hub_domain": "sandbox.example.com",
                 "scopes": SCOPES,
                 "hub_id": PORTAL_ID,
-                "client_id": self.tokens.refresh_tokens[token],
+                "client_id": self.tokens.refresh_tokens[token].client_id,
                 "user_id": 1001,
                 "token_type": "refresh",
             }

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
+
+from isao.sandbox.kit.signing import hmac_b64
 
 _ESCAPED = {
     "3A": ":",
@@ -27,5 +26,4 @@ _ESCAPE = re.compile("%(" + "|".join(_ESCAPED) + ")", re.IGNORECASE)
 def _signature_v3(secret: str, url: str, body: bytes, timestamp: str) -> str:
     """HubSpot signs the called URI with a few escapes decoded (its "Validating requests" table)."""
     uri = _ESCAPE.sub(lambda match: _ESCAPED[match.group(1).upper()], url)
-    digest = hmac.new(secret.encode(), b"POST" + uri.encode() + body + timestamp.encode(), hashlib.sha256)
-    return base64.b64encode(digest.digest()).decode()
+    return hmac_b64(secret, b"POST" + uri.encode() + body + timestamp.encode())

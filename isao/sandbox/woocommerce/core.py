@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,6 +12,7 @@ from starlette.responses import Response
 
 from isao.sandbox.base import Sandbox
 from isao.sandbox.faults import Faults
+from isao.sandbox.kit.paging import numbered
 from isao.sandbox.woocommerce.call import _Call
 from isao.sandbox.woocommerce.constants import NAMESPACE
 from isao.sandbox.woocommerce.formats import _stamp
@@ -58,9 +58,8 @@ class _Core(Sandbox):
 
     def _page(self, call: _Call, records: list[dict[str, Any]], args: dict[str, Any]) -> Response:
         page, per_page = args.get("page", 1), args.get("per_page", 10)
-        start = args["offset"] if "offset" in args else (page - 1) * per_page
-        total = len(records)
-        pages = math.ceil(total / per_page)
+        shown, paging = numbered(records, page, per_page, args.get("offset"))
+        pages = paging.pages
         links = []
         base = dict(call.request.query_params.items())
         here = self.rest_url(call.route)
@@ -68,11 +67,10 @@ class _Core(Sandbox):
             links.append(f'<{here}?{urlencode(base | {"page": min(page - 1, max(pages, 1))})}>; rel="prev"')
         if pages > page:
             links.append(f'<{here}?{urlencode(base | {"page": page + 1})}>; rel="next"')
-        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        headers = {"X-WP-Total": str(paging.total), "X-WP-TotalPages": str(pages)}
         if links:
             headers["Link"] = ", ".join(links)
-        shown = [self._fields(call, record) for record in records[max(start, 0) : max(start, 0) + per_page]]
-        return _reply(shown, headers=headers)
+        return _reply([self._fields(call, record) for record in shown], headers=headers)
 
     @staticmethod
     def _fields(call: _Call, record: dict[str, Any]) -> dict[str, Any]:

@@ -3,12 +3,13 @@ disables a webhook."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from isao.sandbox.kit.signing import hmac_b64
+from isao.sandbox.kit.webhooks import deliver
 from isao.sandbox.outbox import Delivery
 from isao.sandbox.woocommerce.constants import _WP_SALT, MAX_DELIVERY_FAILURES, USER_AGENT
 from isao.sandbox.woocommerce.core import _Core
@@ -43,7 +44,7 @@ class WebhookDeliveries(_Core):
     def _deliver(self, hook: Mapping[str, Any], topic: str, body: bytes) -> None:
         resource, _, event = topic.partition(".")
         key = _specialchars_decode(str(hook["_secret"])).encode()
-        signature = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+        signature = hmac_b64(key, body)
         moment = f"{hook['id']}{int(self.clock())}".encode()
         headers = {
             "User-Agent": USER_AGENT,
@@ -57,9 +58,8 @@ class WebhookDeliveries(_Core):
             "X-WC-Webhook-Delivery-ID": hmac.new(_WP_SALT, moment, hashlib.md5).hexdigest(),
         }
         hook_id = int(hook["id"])
-        self.outbox.send(
-            str(hook["delivery_url"]), body, headers, lambda done: self._delivered(hook_id, done)
-        )
+        deliver(self.outbox, str(hook["delivery_url"]), lambda _: (body, headers),
+                on_result=lambda done: self._delivered(hook_id, done))  # fmt: skip
 
     def _delivered(self, hook_id: int, delivery: Delivery) -> None:
         """``log_delivery``/``failed_delivery``: 200 to 302 resets the count; otherwise count up, and disable

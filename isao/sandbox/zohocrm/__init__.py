@@ -20,9 +20,10 @@ Modelling choices where Zoho documents nothing: ``Access Denied`` comes with HTT
 refused; a notification is posted once, without retries.
 """
 
+from isao.sandbox.zohoaccounts import ACCESS_TOKEN_TTL, REFRESH_LIMIT, REFRESH_WINDOW
+from isao.sandbox.zohoaccounts import CRM_SCOPES as SCOPES
 from isao.sandbox.zohocrm.app import ZohoCrmSandbox
 from isao.sandbox.zohocrm.constants import (
-    ACCESS_TOKEN_TTL,
     DEFAULT_CHANNEL_TTL,
     ID_PREFIX,
     MAX_FIELDS,
@@ -30,9 +31,6 @@ from isao.sandbox.zohocrm.constants import (
     MAX_WRITE,
     ORG_ID,
     PAGE_NUMBER_REACH,
-    REFRESH_LIMIT,
-    REFRESH_WINDOW,
-    SCOPES,
     TOKEN_PAGE_TTL,
     USER,
     VERSIONS,

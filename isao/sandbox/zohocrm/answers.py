@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from starlette.responses import Response
 
+from isao.sandbox.zohoaccounts import zoho_json
 from isao.sandbox.zohocrm.constants import Json
 
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json;charset=UTF-8")
+_json = zoho_json
 
 
 def _err(code: str, message: str, details: Json | None = None) -> Json:

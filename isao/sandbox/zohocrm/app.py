@@ -12,35 +12,22 @@ from isao.sandbox.faults import Verdict
 from isao.sandbox.zohocrm.answers import _err, _error, _invalid_url, _json
 from isao.sandbox.zohocrm.core import _Core
 from isao.sandbox.zohocrm.metadata import MetadataEndpoints
-from isao.sandbox.zohocrm.oauth import OAuthEndpoints
 from isao.sandbox.zohocrm.records import RecordEndpoints
 from isao.sandbox.zohocrm.search import SearchEndpoints
 from isao.sandbox.zohocrm.watch import WatchEndpoints
 
 
-class ZohoCrmSandbox(
-    OAuthEndpoints, MetadataEndpoints, RecordEndpoints, SearchEndpoints, WatchEndpoints, _Core
-):
+class ZohoCrmSandbox(MetadataEndpoints, RecordEndpoints, SearchEndpoints, WatchEndpoints, _Core):
     name: ClassVar[str] = "zohocrm"
     default_port: ClassVar[int] = 8703
 
     def reset(self) -> None:
         """Forget records and channels and the refresh throttle; issued access tokens stay valid."""
         super().reset()
-        self._minted.clear()
+        self.tokens.forget_throttle()
 
     def credentials(self) -> dict[str, str]:
-        return {
-            "base_url": self.base_url,
-            "accounts_url": self.base_url,
-            "api_version": "v4",
-            "client_id": self.CLIENT_ID,
-            "client_secret": self.CLIENT_SECRET,
-            "refresh_token": self.REFRESH_TOKEN,
-        }
-
-    def exempt(self, request: Request) -> bool:
-        return super().exempt(request) or request.url.path.startswith("/oauth/")
+        return super().credentials() | {"api_version": "v4"}
 
     def is_search(self, request: Request) -> bool:
         return request.url.path.startswith("/crm/") and request.url.path.rstrip("/").endswith("/search")

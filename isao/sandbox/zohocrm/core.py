@@ -1,50 +1,27 @@
-"""The shared base of the sandbox's endpoint groups: fixed OAuth client, token state, auth and request
+"""The shared base of the sandbox's endpoint groups: auth (the accounts server is ``zohoaccounts``), request
 parsing, and the rendering of stored records."""
 
 from __future__ import annotations
 
-import hashlib
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from isao.sandbox.base import Sandbox
-from isao.sandbox.tokens import Tokens
+from isao.sandbox.zohoaccounts import ZohoProduct
 from isao.sandbox.zohocrm.answers import _bad_method, _error, _invalid_param, _invalid_url
 from isao.sandbox.zohocrm.constants import MAX_FIELDS, USER, VERSIONS, Json, Stored
 from isao.sandbox.zohocrm.schema import _MODULES_BY_LOWER, _SYSTEM, MODULES, Module
 
 
-class _Core(Sandbox):
-    CLIENT_ID: ClassVar[str] = "1000.SANDBOXZOHOCRMISAO0000000000000"
-    CLIENT_SECRET: ClassVar[str] = hashlib.sha256(b"isao-sandbox-zohocrm-client-secret").hexdigest()[:42]
-    REFRESH_TOKEN: ClassVar[str] = (
-        "1000."
-        + hashlib.md5(b"isao-sandbox-zohocrm-refresh").hexdigest()  # noqa: S324 - a fixed fixture
-        + "."
-        + hashlib.md5(b"isao-sandbox-zohocrm-refresh-2").hexdigest()  # noqa: S324
-    )
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.clock: Callable[[], float] = time.time
-        """Wall clock for timestamps, token expiry and throttles (tests may replace it)."""
-        self.tokens = Tokens(clock=lambda: self.clock())
-        self.clients = {self.CLIENT_ID: self.CLIENT_SECRET}
-        self._minted: dict[str, deque[float]] = {}
-        """Per refresh token, when it minted access tokens in the last 10 minutes."""
-        self.tokens.add_refresh_token(self.REFRESH_TOKEN, self.CLIENT_ID)
-
+class _Core(ZohoProduct):
     def _auth(self, request: Request) -> Response | None:
-        given = request.headers.get("authorization")
-        if not given or not given.startswith("Zoho-oauthtoken "):
+        refused = self.zoho_auth(request)
+        if refused == "missing":
             return _error("AUTHENTICATION_FAILURE", "Authentication failed", status=401)
-        if self.tokens.check(given.removeprefix("Zoho-oauthtoken ").strip()) != "valid":
+        if refused == "invalid":
             return _error("INVALID_TOKEN", "invalid oauth token", status=401)
         return None
 
