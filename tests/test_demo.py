@@ -17,12 +17,13 @@ from sqlalchemy import select
 from isao import connections
 from isao.db import Database
 from isao.db.models import Deal, IdLink
+from isao.sandbox.runner import PROVIDERS, sandbox_class
 from isao.sandbox.store import Store
 from isao.sync import bindings
 from tests.conftest import free_offset
 
 ISAO = str(Path(sys.executable).with_name("isao"))
-PORTS = (8000, 8701, 8702, 8703)
+PORTS = (8000, *(sandbox_class(p).default_port for p in PROVIDERS))
 """ISAO's default port and the sandboxes' fixed ones; ``--port-offset`` moves them all."""
 
 pytestmark = pytest.mark.no_database
@@ -84,7 +85,7 @@ def test_demo_orders_arrive_once_and_a_second_run_reuses_the_setup(tmp_path: Pat
         _deals_once(data, db, orders)
         set_up = _setup(db)
         assert [provider for _id, provider, _name in set_up["connections"]].count("woocommerce") == 1
-        assert len(set_up["connections"]) == 4
+        assert len(set_up["connections"]) == len(PROVIDERS) + 1  # and ISAO's own
         assert len(set_up["bindings"]) == len({recipe for _id, recipe, _roles in set_up["bindings"]}) >= 3
         hooks = _records(data, "woocommerce", "webhooks")
         subscriptions = _records(data, "hubspot", "webhook_subscriptions")

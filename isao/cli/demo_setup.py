@@ -15,7 +15,7 @@ from typing import Any
 
 from isao import connections
 from isao.connectors import catalog as connectors
-from isao.connectors import woocommerce
+from isao.connectors import stripe, woocommerce
 from isao.crm import keys
 from isao.db import Database
 from isao.errors import ProviderError
@@ -24,8 +24,10 @@ from isao.sync import bindings, catalog
 from isao.sync.expressions import Expression, Template
 from isao.sync.recipe import Flow, Recipe, RecipeError, ValueMap
 
-NAMES = {"woocommerce": "demo-shop", "zohocrm": "demo-zoho", "hubspot": "demo-hubspot", "isao": "demo-isao"}
-TITLES = {"woocommerce": "WooCommerce", "zohocrm": "Zoho CRM", "hubspot": "HubSpot", "isao": "ISAO"}
+NAMES = {"woocommerce": "demo-shop", "zohocrm": "demo-zoho", "hubspot": "demo-hubspot", "isao": "demo-isao",
+         "stripe": "demo-stripe"}  # fmt: skip
+TITLES = {"woocommerce": "WooCommerce", "zohocrm": "Zoho CRM", "hubspot": "HubSpot", "isao": "ISAO",
+          "stripe": "Stripe"}  # fmt: skip
 RECIPE_KEY = "demo-recipes"
 """The ``isao`` connection's own key: `isao serve --demo` rotating the demo key must not break it."""
 _PROPERTY = re.compile(r"(?<![\w.\]])properties\.(\w+)")
@@ -145,6 +147,9 @@ def register(
         if isinstance(client, woocommerce.Client):
             events = sorted(wanted)
             _woocommerce(client, connection_id, url, _webhook_secret(db, connection_id), events)
+        elif isinstance(client, stripe.Client):
+            events = sorted(wanted)
+            _stripe(db, client, connection_id, url, events)
         elif (subscribe := getattr(client, "subscribe", None)) is not None:
             events = _events(wanted)
             subscribe(events, url)
@@ -191,6 +196,19 @@ def _woocommerce(
     for topic in events:
         if topic not in kept:
             client.create_webhook(topic, url, secret, name=f"ISAO demo: {topic}")
+
+
+def _stripe(db: Database, client: stripe.Client, connection_id: str, url: str, events: list[str]) -> None:
+    """One endpoint at ``url``; its secret (shown once, at creation) becomes the connection's webhook secret.
+    Endpoints this connection made before (an old port) are deleted."""
+    for endpoint in client.list_webhooks():
+        if str(endpoint.get("url") or "").endswith(f"/hooks/{connection_id}"):
+            client.delete_webhook(str(endpoint["id"]))
+    created = client.create_webhook(url, events)
+    with db.write() as session:
+        row = connections.get(session, connection_id)
+        if row is not None:
+            connections.set_secrets(row, {"webhook_secret": str(created["secret"])})
 
 
 def _properties(flow: Flow) -> set[str]:

@@ -227,10 +227,10 @@ def test_settings_are_changed_checked_and_reset_to_their_defaults(dashboard: Das
 def test_providers_that_only_send_webhooks_take_just_a_webhook_secret(
     dashboard: Dashboard, server: LiveServer
 ) -> None:
-    form = dashboard.get("/connections/new", params={"provider": "stripe"})
+    form = dashboard.get("/connections/new", params={"provider": "shopify"})
     assert 'name="webhook_secret"' in form.text and 'name="base_url"' not in form.text
     assert "Fill with the local sandbox" not in form.text
-    connection_id = add(dashboard, "stripe", name="payments", webhook_secret="whsec_1")
+    connection_id = add(dashboard, "shopify", name="payments", webhook_secret="shpss_1")
     page = dashboard.get(f"/connections/{connection_id}")
     assert f"{server.url}/hooks/{connection_id}" in page.text and "Test connection" not in page.text
     assert "Change settings" not in page.text
