@@ -39,7 +39,7 @@ class NameTaken(ValueError):
 
 def fields(provider: str) -> tuple[Setting, ...]:
     """What a connection to ``provider`` takes: its API client's settings, or only the webhook secret for
-    the providers ISAO just receives webhooks from (Shopify, Stripe)."""
+    a provider ISAO just receives webhooks from (every shipped one has a client now)."""
     if provider in catalog.MODULES:
         return catalog.settings(provider)
     if provider in PROVIDERS:

@@ -25,9 +25,9 @@ from isao.sync.expressions import Expression, Template
 from isao.sync.recipe import Flow, Recipe, RecipeError, ValueMap
 
 NAMES = {"woocommerce": "demo-shop", "zohocrm": "demo-zoho", "hubspot": "demo-hubspot", "isao": "demo-isao",
-         "stripe": "demo-stripe"}  # fmt: skip
+         "stripe": "demo-stripe", "shopify": "demo-shopify"}  # fmt: skip
 TITLES = {"woocommerce": "WooCommerce", "zohocrm": "Zoho CRM", "hubspot": "HubSpot", "isao": "ISAO",
-          "stripe": "Stripe"}  # fmt: skip
+          "stripe": "Stripe", "shopify": "Shopify"}  # fmt: skip
 RECIPE_KEY = "demo-recipes"
 """The ``isao`` connection's own key: `isao serve --demo` rotating the demo key must not break it."""
 _PROPERTY = re.compile(r"(?<![\w.\]])properties\.(\w+)")

@@ -14,6 +14,7 @@ MODULES = {
     "woocommerce": "isao.connectors.woocommerce",
     "hubspot": "isao.connectors.hubspot",
     "zohocrm": "isao.connectors.zohocrm",
+    "shopify": "isao.connectors.shopify",
     "stripe": "isao.connectors.stripe",
     "isao": "isao.connectors.isao",
     "http": "isao.connectors.http",

@@ -17,6 +17,7 @@ PROVIDERS = {
     "woocommerce": "isao.sandbox.woocommerce:WooCommerceSandbox",
     "hubspot": "isao.sandbox.hubspot:HubSpotSandbox",
     "zohocrm": "isao.sandbox.zohocrm:ZohoCrmSandbox",
+    "shopify": "isao.sandbox.shopify:ShopifySandbox",
     "stripe": "isao.sandbox.stripe:StripeSandbox",
 }
 

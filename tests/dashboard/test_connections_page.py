@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from isao import connections
+from isao.connectors import shopify
+from isao.connectors.webhooks import VERIFIERS
 from isao.db.models import Connection
 from isao.sandbox.runner import sandbox_class
 from tests.conftest import LiveServer
@@ -225,12 +227,15 @@ def test_settings_are_changed_checked_and_reset_to_their_defaults(dashboard: Das
 
 
 def test_providers_that_only_send_webhooks_take_just_a_webhook_secret(
-    dashboard: Dashboard, server: LiveServer
+    dashboard: Dashboard, server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    form = dashboard.get("/connections/new", params={"provider": "shopify"})
+    # Every shipped provider has an API client now: a webhook-only provider, as a plugin would add one.
+    monkeypatch.setitem(VERIFIERS, "webhooks", shopify)
+    monkeypatch.setattr(connections, "PROVIDERS", (*connections.PROVIDERS, "webhooks"))
+    form = dashboard.get("/connections/new", params={"provider": "webhooks"})
     assert 'name="webhook_secret"' in form.text and 'name="base_url"' not in form.text
     assert "Fill with the local sandbox" not in form.text
-    connection_id = add(dashboard, "shopify", name="payments", webhook_secret="shpss_1")
+    connection_id = add(dashboard, "webhooks", name="payments", webhook_secret="shpss_1")
     page = dashboard.get(f"/connections/{connection_id}")
     assert f"{server.url}/hooks/{connection_id}" in page.text and "Test connection" not in page.text
     assert "Change settings" not in page.text
