@@ -126,6 +126,7 @@ def admin_create(
     password: Annotated[
         str | None, typer.Option(envvar="ISAO_ADMIN_PASSWORD", help="Prompted for when not given")
     ] = None,
+    role: Annotated[str, typer.Option(help="owner, admin, operator or viewer")] = "owner",
 ) -> None:
     """Create a dashboard login for one company (creating the company when the installation has none)."""
     db = open_db()
@@ -141,12 +142,12 @@ def admin_create(
     secret = _password(password)
     try:
         with db.write() as session:
-            row = admins.create(session, company_id, email, secret)
+            row = admins.create(session, company_id, email, secret, role)
             email, name = row.email, row.company.name
     except admins.AdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"Created admin {email} for {name}. Log in at the server's /login page.")
+    console.print(f"Created {role} {email} for {name}. Log in at the server's /login page.")
 
 
 @admin_app.command("password")
@@ -173,10 +174,14 @@ def admin_password(
 @admin_app.command("list")
 def admin_list() -> None:
     db = open_db()
-    table = Table("email", "company", "created", "last login")
+    table = Table("email", "company", "role", "created", "last login")
     with db.read() as session:
         for row in admins.list_(session):
             table.add_row(
-                row.email, row.company.name, format_iso(row.created_at), format_iso(row.last_login_at) or ""
+                row.email,
+                row.company.name,
+                row.role,
+                format_iso(row.created_at),
+                format_iso(row.last_login_at) or "",
             )
     console.print(table)
