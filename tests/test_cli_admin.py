@@ -51,8 +51,8 @@ def test_admin_input_is_checked(env: dict[str, str]) -> None:
     which = isao(env, "admin", "create", "--email", "x@y.z", "--password", "long enough!", ok=False)
     assert which.returncode == 2 and "--company" in which.stdout
     isao(env, "admin", "create", "--email", "x@y.z", "--password", "long enough!", "--company", "Second")
-    role = isao(env, "admin", "create", "--email", "r@y.z", "--password", "long enough!", "--company", "Second",
-                "--role", "boss", ok=False)  # fmt: skip
+    second = ("--company", "Second", "--password", "long enough!")
+    role = isao(env, "admin", "create", "--email", "r@y.z", *second, "--role", "boss", ok=False)
     assert role.returncode == 2 and "Choose a role" in role.stdout
     missing = isao(env, "admin", "password", "--email", "ghost@y.z", "--password", "long enough!", ok=False)
     assert missing.returncode == 1
