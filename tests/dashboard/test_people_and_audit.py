@@ -35,11 +35,11 @@ def test_every_form_of_the_dashboard_says_which_role_it_needs(app: FastAPI) -> N
     """A new page cannot forget: each state-changing route names the role it needs (login and logout
     aside). Under that, a viewer's POST is refused whatever the route says (next test)."""
     unguarded = [
-        f"{sorted(route.methods)} {route.path}"
+        f"{sorted(route.methods or ())} {route.path}"
         for route in app.routes
         if isinstance(route, APIRoute)
         and not route.include_in_schema
-        and route.methods - {"GET", "HEAD"}
+        and (route.methods or set()) - {"GET", "HEAD"}
         and route.path not in ("/login", "/logout")
         and not _required_roles(route)
     ]
