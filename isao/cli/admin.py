@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from isao.cli.common import console, find_company, id_column, open_db
+from isao.cli.errors import found
 from isao.crm import companies, keys
 from isao.dashboard import admins
 from isao.timeutil import format_iso
@@ -106,10 +107,7 @@ def keys_list(
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (key_…)")]) -> None:
     db = open_db()
     with db.write() as session:
-        row = keys.revoke(session, key_id)
-    if row is None:
-        console.print(f"[red]No key {key_id}[/red]")
-        raise typer.Exit(1)
+        found(keys.revoke(session, key_id), "key", key_id, "See `isao keys list`.")
     console.print(f"Revoked {key_id}; requests with it now answer 401.")
 
 
@@ -165,9 +163,7 @@ def admin_password(
     except admins.AdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    if row is None:
-        console.print(f"[red]No admin {email}[/red]")
-        raise typer.Exit(1)
+    found(row, "admin", email, "See `isao admin list`.")
     console.print(f"Password changed for {email}.")
 
 

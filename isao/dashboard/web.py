@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from isao.api.errors import validation_details
+from isao.crm.messages import validation_details
 from isao.dashboard.roles import allows
 from isao.dashboard.session import CSRF_FIELD, csrf_token
 from isao.timeutil import parse_iso, utcnow

@@ -25,6 +25,7 @@ from isao.dashboard.web import NO_STORE, done_flashes, form_values, is_htmx, not
 from isao.db import Database
 from isao.db.models import Connection
 from isao.sandbox.runner import PROVIDERS as SANDBOXES
+from isao.sandbox.runner import sandbox_class
 from isao.sync import bindings
 
 router = APIRouter()
@@ -130,7 +131,11 @@ def _choose(request: Request, errors: dict[str, str]) -> Response:
 def _sandbox_plain(provider: str) -> dict[str, str]:
     """The sandbox's settings that are not secret: the form shows them (the secrets stay server-side)."""
     secret = {f.name for f in connections.fields(provider) if f.secret}
-    return {k: v for k, v in connections.sandbox_values(provider).items() if k not in secret}
+    return {k: v for k, v in _sandbox_values(provider).items() if k not in secret}
+
+
+def _sandbox_values(provider: str) -> dict[str, str]:
+    return connections.known_settings(provider, sandbox_class(provider)().credentials())
 
 
 def _new_form(
@@ -170,7 +175,7 @@ def _create(
 ) -> str | dict[str, str]:
     """The new connection's id, or the problems to show next to each field."""
     if sandbox:  # like `isao connections add --sandbox`: what the form leaves empty comes from the sandbox
-        given = connections.sandbox_values(provider) | given
+        given = _sandbox_values(provider) | given
     errors = _name_problem(name)
     plain: dict[str, str] = {}
     secrets: dict[str, str] = {}

@@ -11,10 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from isao.api.errors import label
 from isao.crm import contacts, pages, serialize
 from isao.crm.errors import DuplicateContact, NotFound
 from isao.crm.listing import Page
+from isao.crm.messages import label
 from isao.crm.schemas import ContactCreate
 from isao.dashboard.pages import crm_deals, crm_pipeline
 from isao.dashboard.pages.crm_shared import base_url, dates, filled, not_found, paging, rows, search_term
