@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -69,13 +69,11 @@ def update(row: Connection, given: dict[str, str], unset: Collection[str] = ()) 
         set_secrets(row, secret)
 
 
-def sandbox_values(provider: str) -> dict[str, str]:
-    """The local sandbox's fixed credentials, as far as a connection takes them (not e.g. HubSpot's
-    ``portal_id``, which is only informative). ``KeyError`` for a provider without a sandbox."""
-    from isao.sandbox.runner import sandbox_class
-
+def known_settings(provider: str, values: Mapping[str, str]) -> dict[str, str]:
+    """``values`` as far as a connection to ``provider`` takes them: a sandbox's credentials without, e.g.,
+    HubSpot's ``portal_id``, which is only informative."""
     names = {setting.name for setting in fields(provider)}
-    return {k: v for k, v in sandbox_class(provider)().credentials().items() if k in names}
+    return {k: v for k, v in values.items() if k in names}
 
 
 def new_webhook_secret() -> str:

@@ -16,9 +16,10 @@ from isao.db.models import Job
 from isao.hooks.inbound import ROUTE, Inbox
 from isao.hooks.outbound import Deliverer
 from isao.queue import jobs, scheduler
+from isao.queue.context import JobContext
 from isao.queue.registry import Registry
 from isao.queue.retry import RetryPolicy
-from isao.queue.worker import JobContext, Worker, WorkerPool
+from isao.queue.worker import Worker, WorkerPool
 from isao.sync.backfill import BACKFILL, Backfiller
 from isao.sync.batch import BATCH, Batcher
 from isao.sync.bindings import POLL

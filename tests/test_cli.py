@@ -89,7 +89,7 @@ def test_bad_input_is_explained(env: dict[str, str]) -> None:
     bad_scope = isao(env, "keys", "create", "--company", "Solo", "--scopes", "deals:delete", ok=False)
     assert bad_scope.returncode == 2 and "unknown scope" in bad_scope.stdout
     no_company = isao(env, "keys", "create", "--company", "Nope", ok=False)
-    assert no_company.returncode == 1 and "No company" in no_company.stdout
+    assert no_company.returncode == 1 and "No company" in no_company.stderr
     assert isao(env, "keys", "revoke", "key_missing", ok=False).returncode == 1
 
 

@@ -26,7 +26,7 @@ def _logs_in(url: str, email: str, password: str) -> bool:
 
 def test_the_first_admin_gets_a_company_and_can_log_in(env: dict[str, str], tmp_path: Path) -> None:
     made = isao(env, "admin", "create", "--email", "Ops@Example.com", "--password", "a long password")
-    assert "Created admin ops@example.com for My Company" in made.stdout
+    assert "Created owner ops@example.com for My Company" in made.stdout
     assert "ops@example.com" in isao(env, "admin", "list").stdout
     isao(env, "admin", "password", "--email", "ops@example.com", "--password", "another long one")
 
@@ -51,5 +51,8 @@ def test_admin_input_is_checked(env: dict[str, str]) -> None:
     which = isao(env, "admin", "create", "--email", "x@y.z", "--password", "long enough!", ok=False)
     assert which.returncode == 2 and "--company" in which.stdout
     isao(env, "admin", "create", "--email", "x@y.z", "--password", "long enough!", "--company", "Second")
+    second = ("--company", "Second", "--password", "long enough!")
+    role = isao(env, "admin", "create", "--email", "r@y.z", *second, "--role", "boss", ok=False)
+    assert role.returncode == 2 and "Choose a role" in role.stdout
     missing = isao(env, "admin", "password", "--email", "ghost@y.z", "--password", "long enough!", ok=False)
     assert missing.returncode == 1

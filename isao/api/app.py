@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from isao import __version__, logs
-from isao.api import errors
+from isao.api import errors, hooks
 from isao.api.auth import KeyCache
 from isao.api.middleware import PREFIX, ExternalApiMiddleware
 from isao.api.ratelimit import RateLimiter
@@ -24,7 +24,6 @@ from isao.config import Settings, get_settings
 from isao.dashboard.app import mount as mount_dashboard
 from isao.db import Database
 from isao.db.migrate import upgrade
-from isao.hooks import routes as hook_routes
 from isao.hooks.inbound import Receiver
 from isao.metrics import watch_queue
 from isao.queue.foreground import foreground
@@ -95,7 +94,7 @@ def create_app(
     for module in (meta, contacts, deals, webhooks, deadletters):
         external.include_router(module.router)
     app.include_router(external)
-    app.include_router(hook_routes.router)
+    app.include_router(hooks.router)
 
     @app.get("/healthz", tags=["Operations"], summary="Liveness: a constant answer, touching nothing")
     async def healthz() -> dict[str, str]:

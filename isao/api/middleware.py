@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from isao.hooks import routes as hooks
+from isao.api import hooks
 
 PREFIX = "/api/external"
 _ALIASED = ("/test", "/contacts", "/deals", "/webhooks")

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from isao.cli.common import console, find_company, id_column, open_db
+from isao.cli.errors import found
 from isao.crm import companies, keys
 from isao.dashboard import admins
 from isao.timeutil import format_iso
@@ -106,10 +107,7 @@ def keys_list(
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (key_…)")]) -> None:
     db = open_db()
     with db.write() as session:
-        row = keys.revoke(session, key_id)
-    if row is None:
-        console.print(f"[red]No key {key_id}[/red]")
-        raise typer.Exit(1)
+        found(keys.revoke(session, key_id), "key", key_id, "See `isao keys list`.")
     console.print(f"Revoked {key_id}; requests with it now answer 401.")
 
 
@@ -126,6 +124,7 @@ def admin_create(
     password: Annotated[
         str | None, typer.Option(envvar="ISAO_ADMIN_PASSWORD", help="Prompted for when not given")
     ] = None,
+    role: Annotated[str, typer.Option(help="owner, admin, operator or viewer")] = "owner",
 ) -> None:
     """Create a dashboard login for one company (creating the company when the installation has none)."""
     db = open_db()
@@ -141,12 +140,12 @@ def admin_create(
     secret = _password(password)
     try:
         with db.write() as session:
-            row = admins.create(session, company_id, email, secret)
+            row = admins.create(session, company_id, email, secret, role)
             email, name = row.email, row.company.name
     except admins.AdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"Created admin {email} for {name}. Log in at the server's /login page.")
+    console.print(f"Created {role} {email} for {name}. Log in at the server's /login page.")
 
 
 @admin_app.command("password")
@@ -164,19 +163,21 @@ def admin_password(
     except admins.AdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    if row is None:
-        console.print(f"[red]No admin {email}[/red]")
-        raise typer.Exit(1)
+    found(row, "admin", email, "See `isao admin list`.")
     console.print(f"Password changed for {email}.")
 
 
 @admin_app.command("list")
 def admin_list() -> None:
     db = open_db()
-    table = Table("email", "company", "created", "last login")
+    table = Table("email", "company", "role", "created", "last login")
     with db.read() as session:
         for row in admins.list_(session):
             table.add_row(
-                row.email, row.company.name, format_iso(row.created_at), format_iso(row.last_login_at) or ""
+                row.email,
+                row.company.name,
+                row.role,
+                format_iso(row.created_at),
+                format_iso(row.last_login_at) or "",
             )
     console.print(table)

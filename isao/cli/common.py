@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Column
 
+from isao.cli.errors import Missing
 from isao.config import get_settings
 from isao.crm import companies
 from isao.db import Database
@@ -44,6 +45,5 @@ def find_company(db: Database, id_or_name: str) -> str:
     with db.read() as session:
         company = companies.find(session, id_or_name)
     if company is None:
-        console.print(f"[red]No company with id or name {id_or_name!r}[/red] (see `isao companies list`)")
-        raise typer.Exit(1)
+        raise Missing("company with id or name", repr(id_or_name), "See `isao companies list`.")
     return company.id

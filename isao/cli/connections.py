@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from isao import connections
 from isao.cli.common import console, find_company, id_column, open_db, pairs
+from isao.cli.errors import Missing, found
 from isao.config import get_settings
 from isao.connectors import catalog
 from isao.db.models import Connection
+from isao.sandbox.runner import sandbox_class
 from isao.timeutil import format_iso
 
 app = typer.Typer(
@@ -20,12 +22,11 @@ app = typer.Typer(
 )
 
 
+_LIST = "See `isao connections list`."
+
+
 def _stored(session: Session, connection_id: str) -> Connection:
-    row = connections.get(session, connection_id)
-    if row is None:
-        console.print(f"[red]No connection {connection_id}[/red]")
-        raise typer.Exit(1)
-    return row
+    return found(connections.get(session, connection_id), "connection", connection_id, _LIST)
 
 
 @app.command("add")
@@ -47,7 +48,7 @@ def add(
     ] = None,
 ) -> None:
     """Add a connection; prints the URL to give the provider for its webhooks."""
-    given = connections.sandbox_values(provider) if sandbox else {}
+    given = connections.known_settings(provider, sandbox_class(provider)().credentials()) if sandbox else {}
     given |= pairs(set_, "--set")
     if webhook_secret:
         given["webhook_secret"] = webhook_secret
@@ -161,6 +162,5 @@ def remove(connection_id: Annotated[str, typer.Argument(help="Connection id (con
     with db.write() as session:
         removed = connections.delete(session, connection_id)
     if not removed:
-        console.print(f"[red]No connection {connection_id}[/red]")
-        raise typer.Exit(1)
+        raise Missing("connection", connection_id, _LIST)
     console.print(f"Removed {connection_id} and the events received for it.")

@@ -16,6 +16,7 @@ import typer
 from isao import connections
 from isao.cli import demo_servers, demo_setup, demo_watch
 from isao.cli.common import console
+from isao.cli.demo_company import DEMO_COMPANY, ensure_demo, ensure_demo_admin
 from isao.config import Settings, get_settings
 from isao.connectors.base import RecordApi
 from isao.db import Database
@@ -41,7 +42,6 @@ def demo(
 ) -> None:
     """Start ISAO and the sandboxes, enable the recipes, create WooCommerce orders and watch them arrive."""
     from isao.api.app import create_app
-    from isao.cli.main import DEMO_COMPANY, ensure_demo, ensure_demo_admin
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on `kill` as on Ctrl-C
     settings = _settings(port, port_offset)

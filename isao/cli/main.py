@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 import typer
 
 from isao.cli import admin, connections, demo, queue, sandbox, sync
 from isao.cli.common import console
+from isao.cli.demo_company import DEMO_COMPANY, ensure_demo, ensure_demo_admin
+from isao.cli.errors import Commands
 from isao.config import get_settings
-from isao.crm import companies, keys
-from isao.dashboard import admins
-from isao.db import Database
 from isao.db.migrate import upgrade
 
-app = typer.Typer(help="ISAO: a self-hosted CRM and integration hub.", no_args_is_help=True)
+app = typer.Typer(cls=Commands, help="ISAO: a self-hosted CRM and integration hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(admin.companies_app, name="companies")
 app.add_typer(admin.users_app, name="users")
@@ -32,9 +30,6 @@ app.add_typer(db_app, name="db")
 app.command("worker")(queue.worker)
 app.command("demo")(demo.demo)
 
-DEMO_COMPANY = "Demo Company"
-DEMO_ADMIN = "admin@demo.isao.local"
-
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
@@ -42,28 +37,6 @@ def db_upgrade() -> None:
     settings = get_settings()
     upgrade(settings.resolved_database_url())
     console.print("Database is up to date.")
-
-
-def ensure_demo(db: Database) -> tuple[str, str]:
-    """The demo company with a sales user, and a fresh full-scope key (earlier demo keys are revoked)."""
-    with db.write() as session:
-        company = companies.find(session, DEMO_COMPANY) or companies.create(session, DEMO_COMPANY)
-        if not companies.list_users(session, company.id):
-            companies.create_user(session, company.id, "Sales Rep", "sales@demo.isao.local")
-        for row in keys.list_(session, company.id):
-            if row.name == "demo":
-                keys.revoke(session, row.id)
-        _, token = keys.create(session, company.id, "demo", list(keys.SCOPES))
-        return company.id, token
-
-
-def ensure_demo_admin(db: Database, company_id: str) -> tuple[str, str]:
-    """The demo company's dashboard login, with a fresh password each start (printed, like the key)."""
-    password = secrets.token_urlsafe(12)
-    with db.write() as session:
-        if admins.set_password(session, DEMO_ADMIN, password) is None:
-            admins.create(session, company_id, DEMO_ADMIN, password)
-    return DEMO_ADMIN, password
 
 
 @app.command()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from isao.cli.common import console, id_column, open_db
+from isao.cli.errors import Usage, found
 from isao.config import get_settings
 from isao.queue import deadletters, scheduler
 from isao.runtime import Runtime
@@ -77,52 +80,41 @@ def dlq_show(job_id: Annotated[str, typer.Argument(help="Dead-letter (job) id")]
     """The inbound payload, the request ISAO sent, the response it got, and every attempt, as JSON."""
     db = open_db()
     with db.read() as session:
-        job = deadletters.get(session, job_id)
-        if job is None:
-            console.print(f"[red]No dead letter {job_id}[/red]")
-            raise typer.Exit(1)
+        job = found(deadletters.get(session, job_id), "dead letter", job_id, "See `isao dlq list`.")
         print(json.dumps(deadletters.detail(session, job), indent=2, default=str))
 
 
 All = Annotated[bool, typer.Option("--all", help="Act on every dead letter when no id or filter is given")]
 
 
-def _act(verb: str, where: deadletters.Filter, all_: bool) -> int:
-    if where == deadletters.Filter() and not all_:
-        console.print(f"[red]Name ids or a filter, or pass --all to {verb} every dead letter.[/red]")
-        raise typer.Exit(2)
-    db = open_db()
-    with db.write() as session:
-        action = deadletters.replay if verb == "replay" else deadletters.discard
-        return action(session, where)
+def _acting(
+    verb: str, act: Callable[[Session, deadletters.Filter], int], done: str, doc: str
+) -> Callable[..., None]:
+    """``isao dlq replay`` and ``isao dlq discard``: ``act`` on the dead letters named or matched."""
+
+    def command(
+        ids: Ids = None,
+        kind: Kind = None,
+        error: ErrorClass = None,
+        company: Company = None,
+        hours: Hours = None,
+        all_: All = False,
+    ) -> None:
+        where = _filter(ids, kind, error, company, hours)
+        if where == deadletters.Filter() and not all_:
+            raise Usage(f"Name ids or a filter, or pass --all to {verb} every dead letter")
+        with open_db().write() as session:
+            count = act(session, where)
+        console.print(f"{done} {count} dead letter(s).")
+
+    command.__doc__ = doc
+    return command
 
 
-@dlq_app.command("replay")
-def dlq_replay(
-    ids: Ids = None,
-    kind: Kind = None,
-    error: ErrorClass = None,
-    company: Company = None,
-    hours: Hours = None,
-    all_: All = False,
-) -> None:
-    """Queue dead letters again, now, with a fresh attempt budget."""
-    count = _act("replay", _filter(ids, kind, error, company, hours), all_)
-    console.print(f"Replayed {count} dead letter(s).")
-
-
-@dlq_app.command("discard")
-def dlq_discard(
-    ids: Ids = None,
-    kind: Kind = None,
-    error: ErrorClass = None,
-    company: Company = None,
-    hours: Hours = None,
-    all_: All = False,
-) -> None:
-    """Mark dead letters discarded (kept for the record, never retried)."""
-    count = _act("discard", _filter(ids, kind, error, company, hours), all_)
-    console.print(f"Discarded {count} dead letter(s).")
+REPLAY = "Queue dead letters again, now, with a fresh attempt budget."
+DISCARD = "Mark dead letters discarded (kept for the record, never retried)."
+dlq_app.command("replay")(_acting("replay", deadletters.replay, "Replayed", REPLAY))
+dlq_app.command("discard")(_acting("discard", deadletters.discard, "Discarded", DISCARD))
 
 
 @schedules_app.callback()

@@ -9,33 +9,19 @@ from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from isao.crm import events, serialize
-from isao.crm.errors import DuplicateContact, NotFound
+from isao.crm import events, records, serialize
+from isao.crm.errors import DuplicateContact
 from isao.crm.schemas import ContactCreate, ContactUpdate
 from isao.db.models import Contact
 from isao.ids import new_id
 from isao.timeutil import utcnow
 
 _INSERT = insert(cast(Table, Contact.__table__))  # one statement, compiled once; values are parameters
-_COLUMNS = {
-    "name": "name",
-    "firstName": "first_name",
-    "lastName": "last_name",
-    "email": "email",
-    "phoneNumber": "phone_number",
-    "position": "position",
-    "currentCompany": "current_company",
-    "city": "city",
-    "country": "country",
-    "tags": "tags",
-}
+_COLUMNS = records.columns(ContactCreate)
 
 
 def get(session: Session, company_id: str, contact_id: str) -> Contact:
-    row = session.scalar(select(Contact).where(Contact.company_id == company_id, Contact.id == contact_id))
-    if row is None:
-        raise NotFound("Contact")
-    return row
+    return records.get(session, Contact, company_id, contact_id)
 
 
 def find_duplicate(
@@ -96,11 +82,7 @@ def update(session: Session, company_id: str, contact_id: str, data: ContactUpda
 
 
 def delete(session: Session, company_id: str, contact_id: str) -> dict[str, Any]:
-    row = get(session, company_id, contact_id)
-    data = serialize.contact(row)
-    session.delete(row)
-    events.record(session, company_id, "contact.deleted", contact_id, data)
-    return data
+    return records.delete(session, Contact, company_id, contact_id, serialize.contact)
 
 
 def _insert(session: Session, values: dict[str, Any]) -> None:

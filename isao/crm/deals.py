@@ -9,35 +9,18 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from isao.crm import events, serialize
-from isao.crm.errors import BadReference, NotFound
+from isao.crm import events, records, serialize
+from isao.crm.errors import BadReference
 from isao.crm.schemas import DealCreate, DealStatusUpdate, DealUpdate
 from isao.db.models import Contact, Deal, User
 from isao.ids import new_id
 from isao.timeutil import utcnow
 
-_COLUMNS = {
-    "title": "title",
-    "description": "description",
-    "value": "value",
-    "currency": "currency",
-    "stage": "stage",
-    "priority": "priority",
-    "probability": "probability",
-    "status": "status",
-    "expectedCloseDate": "expected_close_date",
-    "actualCloseDate": "actual_close_date",
-    "source": "source",
-    "contactId": "contact_id",
-    "assignedToId": "assigned_to_id",
-}
+_COLUMNS = records.columns(DealCreate)
 
 
 def get(session: Session, company_id: str, deal_id: str) -> Deal:
-    row = session.scalar(select(Deal).where(Deal.company_id == company_id, Deal.id == deal_id))
-    if row is None:
-        raise NotFound("Deal")
-    return row
+    return records.get(session, Deal, company_id, deal_id)
 
 
 def create(session: Session, company_id: str, data: DealCreate) -> Deal:
@@ -82,11 +65,7 @@ def update(session: Session, company_id: str, deal_id: str, data: DealUpdate | D
 
 
 def delete(session: Session, company_id: str, deal_id: str) -> dict[str, Any]:
-    row = get(session, company_id, deal_id)
-    data = serialize.deal(row)
-    session.delete(row)
-    events.record(session, company_id, "deal.deleted", deal_id, data)
-    return data
+    return records.delete(session, Deal, company_id, deal_id, serialize.deal)
 
 
 def _apply(session: Session, company_id: str, row: Deal, data: BaseModel, fields: Iterable[str]) -> None:

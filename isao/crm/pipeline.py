@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from isao.api.errors import validation_details
 from isao.crm import deals
 from isao.crm.errors import Invalid
+from isao.crm.messages import validation_details
 from isao.crm.schemas import DealStatusUpdate
 from isao.db.models import Deal
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from isao.dashboard.roles import OWNER, ROLES
 from isao.db.models import Admin
 from isao.ids import new_id
 from isao.timeutil import utcnow
@@ -55,15 +56,25 @@ def _dummy() -> str:
     return hash_password(secrets.token_hex(8))
 
 
-def create(session: Session, company_id: str, email: str, password: str) -> Admin:
+def create(session: Session, company_id: str, email: str, password: str, role: str = OWNER) -> Admin:
+    """``role`` defaults to owner: the command line makes a company's first login (the dashboard's user
+    page always says which role)."""
     email = email.strip().lower()
+    if role not in ROLES:
+        raise AdminError("role", f"Choose a role: {', '.join(ROLES)}")
     if not _EMAIL.match(email):
         raise AdminError("email", "Enter an email address like ops@example.com")
     if len(password) < MIN_PASSWORD:
         raise AdminError("password", f"The password needs at least {MIN_PASSWORD} characters")
     if session.scalar(select(Admin.id).where(Admin.email == email)):
         raise AdminError("email", f"An admin with the email {email} already exists")
-    row = Admin(id=new_id("admin"), company_id=company_id, email=email, password_hash=hash_password(password))
+    row = Admin(
+        id=new_id("admin"),
+        company_id=company_id,
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+    )
     session.add(row)
     session.flush()
     return row
@@ -95,3 +106,33 @@ def authenticate(session: Session, email: str, password: str) -> Admin | None:
 
 def list_(session: Session) -> Sequence[Admin]:
     return session.scalars(select(Admin).order_by(Admin.created_at)).all()
+
+
+def of_company(session: Session, company_id: str) -> Sequence[Admin]:
+    return session.scalars(
+        select(Admin).where(Admin.company_id == company_id).order_by(Admin.created_at)
+    ).all()
+
+
+def get(session: Session, company_id: str, admin_id: str) -> Admin | None:
+    row = session.get(Admin, admin_id)
+    return row if row is not None and row.company_id == company_id else None
+
+
+def _last_owner(session: Session, row: Admin) -> bool:
+    owners = select(Admin.id).where(Admin.company_id == row.company_id, Admin.role == OWNER)
+    return row.role == OWNER and list(session.scalars(owners)) == [row.id]
+
+
+def set_role(session: Session, row: Admin, role: str) -> None:
+    if role not in ROLES:
+        raise AdminError("role", f"Choose a role: {', '.join(ROLES)}")
+    if role != OWNER and _last_owner(session, row):
+        raise AdminError("role", f"{row.email} is the company's only owner: make someone else owner first")
+    row.role = role
+
+
+def remove(session: Session, row: Admin) -> None:
+    if _last_owner(session, row):
+        raise AdminError("form", f"{row.email} is the company's only owner: make someone else owner first")
+    session.delete(row)

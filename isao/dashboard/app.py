@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from isao.dashboard import pages
+from isao.dashboard.roles import Forbidden
 from isao.dashboard.session import CsrfFailed, DashboardSessions, LoginRequired
 from isao.dashboard.throttle import LoginThrottle
 from isao.dashboard.web import HERE, is_htmx, problem, redirect
@@ -30,5 +31,13 @@ def mount(app: FastAPI, *, https_only: bool = False) -> None:
     async def _csrf(request: Request, _: CsrfFailed) -> Response:
         message = "The page was open too long or came from elsewhere. Reload it and try again."
         return problem(request, 403, "This form has expired", message, request.url.path)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, refused: Forbidden) -> Response:
+        message = (
+            f"Your role, {refused.role}, cannot do this: it needs {refused.needed} or above. "
+            "Ask an owner or admin of your company."
+        )
+        return problem(request, 403, "Not allowed for your role", message, "/")
 
     app.add_middleware(DashboardSessions, https_only=https_only)

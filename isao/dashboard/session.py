@@ -61,6 +61,8 @@ class Viewer:
     email: str
     company_id: str
     company_name: str
+    role: str
+    """owner, admin, operator or viewer: what the pages let them do (``isao.dashboard.roles``)."""
 
 
 def db(request: Request) -> Database:
@@ -96,7 +98,7 @@ def viewer(request: Request) -> Viewer:
         if admin is None:
             request.session.clear()
             raise LoginRequired
-        found = Viewer(admin.id, admin.email, admin.company_id, admin.company.name)
+        found = Viewer(admin.id, admin.email, admin.company_id, admin.company.name, admin.role)
     request.state.viewer = found
     return found
 

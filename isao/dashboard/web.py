@@ -15,9 +15,10 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from isao.api.errors import validation_details
+from isao.crm.messages import validation_details
+from isao.dashboard.roles import allows
 from isao.dashboard.session import CSRF_FIELD, csrf_token
-from isao.timeutil import utcnow
+from isao.timeutil import parse_iso, utcnow
 
 M = TypeVar("M", bound=BaseModel)
 HERE = Path(__file__).parent
@@ -32,6 +33,7 @@ NAV = (
     ("/crm/contacts", "Contacts"),
     ("/crm/deals", "Deals"),
     ("/crm/pipeline", "Pipeline"),
+    ("/settings", "Settings"),
 )
 
 
@@ -82,6 +84,8 @@ def render(
     request: Request, name: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
     context.setdefault("viewer", getattr(request.state, "viewer", None))
+    role = context["viewer"].role if context["viewer"] is not None else None
+    context["can"] = lambda needed: role is not None and allows(role, needed)
     context["csrf_token"] = csrf_token(request)
     context["path"] = request.url.path
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
@@ -126,3 +130,33 @@ def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str
         return model.model_validate(values), {}
     except ValidationError as exc:
         return None, validation_details(exc.errors())
+
+
+def confirm(
+    request: Request, heading: str, message: str, *, action: str, button: str, cancel: str,
+    fields: dict[str, str] | None = None, consequences: list[str] | None = None,
+) -> HTMLResponse:  # fmt: skip
+    """The question a destructive action asks first: its form posts to ``action`` again, ``confirm=yes``."""
+    return render(
+        request, "confirm.html", title=heading, heading=heading, message=message, action=action,
+        button=button, cancel=cancel, fields=fields or {}, consequences=consequences or [],
+    )  # fmt: skip
+
+
+def confirmed(values: Mapping[str, Any]) -> bool:
+    return values.get("confirm") == "yes"
+
+
+def read_moment(text: str | None) -> datetime | None:
+    """A "from" or "to" field of a time-range filter: a date or an ISO time, else ``ValueError`` with the
+    message for the field."""
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise ValueError("Enter a date or time like 2026-11-01 or 2026-11-01T08:00:00Z") from None
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+"""For pages showing a secret once: never kept by the browser's cache."""

@@ -363,7 +363,30 @@ class Admin(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     """``scrypt$n$r$p$salt$hash`` (hex): stdlib scrypt, memory-hard, no extra dependency."""
+    role: Mapped[str] = mapped_column(String(10), default="owner", server_default="owner")
+    """owner, admin, operator or viewer (``isao.dashboard.roles``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
     company: Mapped[Company] = relationship(lazy="joined")
+
+
+class AuditEntry(Base):
+    """Who did what, and when: a row per consequential action (enabling a recipe, a mapping version,
+    replays and discards, credentials, keys, people), written in the action's own transaction."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_company_at", "company_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    actor_id: Mapped[str | None] = mapped_column(String(40))
+    """The admin (dashboard login) who acted; None for the command line and the system."""
+    actor: Mapped[str] = mapped_column(String(320))
+    """Their email as it was then, ``cli`` or ``system``."""
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str | None] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

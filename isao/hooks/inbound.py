@@ -31,7 +31,7 @@ from isao.db.models import InboundEvent
 from isao.errors import SignatureInvalid
 from isao.ids import new_id
 from isao.queue import jobs
-from isao.queue.worker import JobContext
+from isao.queue.context import JobContext
 from isao.timeutil import utcnow
 
 log = structlog.get_logger(__name__)

@@ -21,9 +21,9 @@ from isao.crypto import decrypt
 from isao.db.models import Event, WebhookSubscription
 from isao.errors import Invalid, RateLimited, Transient
 from isao.hooks import signing
+from isao.queue.context import JobContext
 from isao.queue.registry import Registry
 from isao.queue.retry import ScheduledRetryPolicy
-from isao.queue.worker import JobContext
 from isao.timeutil import format_iso
 
 _BODY_KEPT = 4096

@@ -126,24 +126,21 @@ def get(session: Session, job_id: str, company_id: str | None = None) -> Job | N
 def replay(session: Session, where: Filter) -> int:
     """Queue the matching dead jobs again, now, with a fresh attempt budget; returns how many."""
     now = utcnow()
-    ids = [job.id for job in session.scalars(where.apply(select(Job))).all()]
-    if ids:
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(ids), Job.status == jobs.DEAD)
-            .values(status=jobs.QUEUED, run_at=now, attempts=0, finished_at=None, updated_at=now)
-        )
+    count = _move(
+        session, where, status=jobs.QUEUED, run_at=now, attempts=0, finished_at=None, updated_at=now
+    )
+    if count:
         session.info["isao_enqueued"] = True
-    return len(ids)
+    return count
 
 
 def discard(session: Session, where: Filter) -> int:
-    now = utcnow()
+    return _move(session, where, status=jobs.DISCARDED, updated_at=utcnow())
+
+
+def _move(session: Session, where: Filter, **values: Any) -> int:
+    """Set ``values`` on the matching dead jobs; returns how many matched."""
     ids = [job.id for job in session.scalars(where.apply(select(Job))).all()]
     if ids:
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(ids), Job.status == jobs.DEAD)
-            .values(status=jobs.DISCARDED, updated_at=now)
-        )
+        session.execute(update(Job).where(Job.id.in_(ids), Job.status == jobs.DEAD).values(**values))
     return len(ids)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from isao.queue.context import JobContext
+from isao.queue.jobs import Prepare
 from isao.queue.retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from isao.queue.jobs import Prepare
-    from isao.queue.worker import JobContext
-
-Handler = Callable[["JobContext", dict[str, Any]], Any]
+Handler = Callable[[JobContext, dict[str, Any]], Any]
 Refresher = Callable[[str], None]
 RateLimits = Callable[[str], tuple[float, float] | None]
 

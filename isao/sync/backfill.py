@@ -22,7 +22,7 @@ from isao.db import Database
 from isao.db.models import Job, RecipeBinding, SyncRun
 from isao.ids import new_id
 from isao.queue import jobs
-from isao.queue.worker import JobContext
+from isao.queue.context import JobContext
 from isao.sync import batch as batches
 from isao.sync.engine import RECORD, Engine
 from isao.sync.recipe import Flow

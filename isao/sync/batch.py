@@ -35,8 +35,8 @@ from isao.db import Database, insert_for
 from isao.db.models import IdLink, RecipeBinding, SyncLock
 from isao.errors import Conflict, Invalid, NotFound
 from isao.queue import jobs
+from isao.queue.context import JobContext
 from isao.queue.jobs import Claimed, LeaseLost
-from isao.queue.worker import JobContext
 from isao.sync import idmap, locks, lookups, twoway
 from isao.sync.engine import RECORD, Engine, StepResult, flow_context
 from isao.sync.expressions import Expression

@@ -25,8 +25,9 @@ from isao.db import Database
 from isao.db.models import RecipeBinding
 from isao.db.prepared import Writer
 from isao.errors import Busy, Conflict, Invalid
+from isao.queue.context import JobContext
 from isao.queue.jobs import Claimed
-from isao.queue.worker import JobContext, tell
+from isao.queue.worker import tell
 from isao.sync import bindings, catalog, idmap, locks, lookups, twoway
 from isao.sync.mapping import evaluate, to_wire
 from isao.sync.recipe import Flow, Recipe, Step

@@ -10,7 +10,7 @@ from isao.connectors.base import RecordApi
 from isao.db.models import InboundEvent, RecipeBinding, SyncCursor
 from isao.errors import Invalid
 from isao.queue import jobs
-from isao.queue.worker import JobContext
+from isao.queue.context import JobContext
 from isao.sync import bindings
 from isao.sync.engine import RECORD, Engine
 from isao.sync.recipe import Flow, Recipe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +45,10 @@ class Dashboard:
         return self.http.request(method, path, data=data, headers=headers)
 
 
-def log_in(server: LiveServer, tenant: Tenant) -> Dashboard:
-    email = f"ops-{uuid.uuid4().hex[:8]}@example.com"
+def log_in(server: LiveServer, tenant: Tenant, role: str = "owner") -> Dashboard:
+    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
     with tenant.db.write() as session:
-        admins.create(session, tenant.company_id, email, PASSWORD)
+        admins.create(session, tenant.company_id, email, PASSWORD, role)
     dashboard = Dashboard(httpx.Client(base_url=server.url, timeout=30), tenant, email)
     dashboard.get("/login")
     response = dashboard.post("/login", {"email": email, "password": PASSWORD, "next": "/"})
@@ -70,6 +70,20 @@ def other_dashboard(server: LiveServer, other_tenant: Tenant) -> Iterator[Dashbo
     logged_in = log_in(server, other_tenant)
     yield logged_in
     logged_in.http.close()
+
+
+@pytest.fixture
+def as_role(server: LiveServer, tenant: Tenant) -> Iterator[Callable[[str], Dashboard]]:
+    """``as_role("viewer")``: another login of the same company, with that role."""
+    opened: list[Dashboard] = []
+
+    def open_(role: str) -> Dashboard:
+        opened.append(log_in(server, tenant, role))
+        return opened[-1]
+
+    yield open_
+    for dashboard in opened:
+        dashboard.http.close()
 
 
 @pytest.fixture

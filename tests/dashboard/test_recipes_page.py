@@ -141,7 +141,9 @@ def test_the_enable_form_says_what_is_wrong_next_to_each_field(
 
 def test_disabling_stops_its_polls_and_runs(dashboard: Dashboard, shop: Shop) -> None:
     _enable(dashboard, shop)
-    response = dashboard.post(f"{PAGE}/disable")
+    asked = dashboard.post(f"{PAGE}/disable")
+    assert asked.status_code == 200 and "Disable recipe" in asked.text  # it asks first
+    response = dashboard.post(f"{PAGE}/disable", {"confirm": "yes"})
     assert response.status_code == 303
     assert "Recipe disabled" in dashboard.get(response.headers["location"]).text
     binding = _binding(dashboard)

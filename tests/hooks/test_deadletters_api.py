@@ -79,7 +79,7 @@ def test_cli_dlq(
     shown = isao("dlq", "show", job_id)
     assert shown.returncode == 0 and '"status": 410' in shown.stdout and '"outcome": "dead"' in shown.stdout
     refused = isao("dlq", "replay")
-    assert refused.returncode == 2 and "--all" in refused.stdout
+    assert refused.returncode == 2 and "--all" in refused.stderr
     assert "Replayed 1" in isao("dlq", "replay", job_id).stdout
     assert "Replayed 0" in isao("dlq", "replay", "--kind", "nothing.like.this").stdout
     assert isao("dlq", "show", "job_missing").returncode == 1

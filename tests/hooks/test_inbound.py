@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from isao import connections
+from isao.api import hooks as hook_routes
 from isao.connectors import hubspot, shopify, stripe, woocommerce
 from isao.db import Database
 from isao.db.models import InboundEvent, Job, JobAttempt
-from isao.hooks import routes as hook_routes
 from isao.queue import jobs
 from tests.conftest import LiveServer, Tenant, serve
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from isao.crm import contacts
 from isao.crm.schemas import ContactCreate
-from isao.queue.worker import JobContext
+from isao.queue.context import JobContext
 from isao.runtime import Runtime
 
 

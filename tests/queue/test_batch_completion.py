@@ -17,8 +17,8 @@ from isao.db.prepared import Writer
 from isao.errors import Busy
 from isao.queue import enqueue
 from isao.queue import worker as worker_module
+from isao.queue.context import JobContext
 from isao.queue.jobs import Claimed
-from isao.queue.worker import JobContext
 from isao.runtime import Runtime
 from isao.sync import locks
 from tests.conftest import FakeClock

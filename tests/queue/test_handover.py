@@ -12,8 +12,8 @@ from isao.db import Database
 from isao.db.models import Job, JobAttempt
 from isao.db.prepared import Writer
 from isao.queue import enqueue, jobs
+from isao.queue.context import JobContext
 from isao.queue.jobs import Claimed
-from isao.queue.worker import JobContext
 from isao.runtime import Runtime
 from tests.conftest import FakeClock
 

@@ -10,8 +10,8 @@ import pytest
 from isao.db import Database
 from isao.errors import AuthExpired, Conflict, Invalid, NotFound, RateLimited, Transient
 from isao.queue import enqueue, jobs
+from isao.queue.context import JobContext
 from isao.queue.retry import RetryPolicy, ScheduledRetryPolicy
-from isao.queue.worker import JobContext
 from isao.runtime import Runtime
 from tests.conftest import FakeClock
 

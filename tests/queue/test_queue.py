@@ -13,7 +13,7 @@ from isao.db import Database
 from isao.db.models import Job, Schedule
 from isao.errors import Invalid
 from isao.queue import deadletters, enqueue, jobs, ratelimit, scheduler
-from isao.queue.worker import JobContext
+from isao.queue.context import JobContext
 from isao.runtime import Runtime
 from tests.conftest import FakeClock
 

@@ -23,8 +23,8 @@ from isao.crm import companies
 from isao.db import Database
 from isao.db.models import IdLink, Job, RecipeBinding, Schedule, SyncConflict
 from isao.queue import jobs
+from isao.queue.context import JobContext
 from isao.queue.jobs import Claimed, LeaseLost
-from isao.queue.worker import JobContext
 from isao.runtime import Runtime
 from isao.sync import backfill, bindings
 from isao.sync.batch import BATCH

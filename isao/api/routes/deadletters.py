@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from isao.api import params
@@ -108,25 +110,24 @@ def get_dead_letter(request: Request, caller: DeadLettersRead, job_id: str) -> R
         return ok(deadletters.detail(session, job))
 
 
-@router.post(
-    "/replay",
-    summary="Replay the selected dead letters (all of the company's matching the filters if no ids)",
-    response_model=None,
-    responses={200: success(Count, "How many were queued again"), **errors(400)},
-)
-def replay(request: Request, caller: DeadLettersWrite, body: Selection) -> Response:
-    with request.app.state.db.write() as session:
-        count = deadletters.replay(session, _filter(caller.company_id, body))
-    return ok({"replayed": count})
+def _acting(act: Callable[[Session, deadletters.Filter], int], counted: str) -> Callable[..., Response]:
+    """A ``POST`` acting on the selected dead letters, answering how many it ``counted``."""
+
+    def endpoint(request: Request, caller: DeadLettersWrite, body: Selection) -> Response:
+        with request.app.state.db.write() as session:
+            count = act(session, _filter(caller.company_id, body))
+        return ok({counted: count})
+
+    return endpoint
 
 
-@router.post(
-    "/discard",
-    summary="Discard the selected dead letters (kept, marked discarded)",
-    response_model=None,
-    responses={200: success(Count, "How many were discarded"), **errors(400)},
-)
-def discard(request: Request, caller: DeadLettersWrite, body: Selection) -> Response:
-    with request.app.state.db.write() as session:
-        count = deadletters.discard(session, _filter(caller.company_id, body))
-    return ok({"discarded": count})
+for verb, summary, counted, description, act in (
+    ("replay", "Replay the selected dead letters (all of the company's matching the filters if no ids)",
+     "replayed", "How many were queued again", deadletters.replay),
+    ("discard", "Discard the selected dead letters (kept, marked discarded)",
+     "discarded", "How many were discarded", deadletters.discard),
+):  # fmt: skip
+    router.post(
+        f"/{verb}", name=verb, summary=summary, response_model=None,
+        responses={200: success(Count, description), **errors(400)},
+    )(_acting(act, counted))  # fmt: skip

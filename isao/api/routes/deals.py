@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from isao.api import params
 from isao.api.auth import DealsRead, DealsWrite
-from isao.api.responses import ok, ok_page, page_meta
-from isao.api.schemas import DealOut, Deleted, errors, many, one, success
+from isao.api.routes import records
+from isao.api.schemas import DealOut, errors, many, success
 from isao.crm import deals, pages, serialize
 from isao.crm.schemas import DealCreate, DealStatusUpdate, DealUpdate
 
 router = APIRouter(prefix="/deals", tags=["Deals"])
+
+
+def _create(session: Session, company_id: str, body: DealCreate) -> dict[str, Any]:
+    return serialize.deal(deals.create(session, company_id, body))
+
+
+DEAL = records.Kind(
+    "deal", DealOut, DealsRead, DealsWrite, _create, deals.get, deals.update, deals.delete, serialize.deal
+)
 
 
 @router.get(
@@ -36,78 +46,17 @@ def list_deals(
     updatedSince: params.Since = None,
 ) -> Response:
     paging = params.page(page, limit, sort)
-    created, updated = params.since("createdSince", createdSince), params.since("updatedSince", updatedSince)
-    with request.app.state.db.read() as session:
-        data, total = pages.deals(
-            session,
-            caller.company_id,
-            paging,
-            status=status,
-            stage=stage,
-            contact_id=contactId,
-            created_since=created,
-            updated_since=updated,
-        )
-    return ok_page(data, page_meta(paging, total))
+    return records.page_of(
+        request, caller, pages.deals, paging, createdSince, updatedSince, status=status, stage=stage,
+        contact_id=contactId,
+    )  # fmt: skip
 
 
-@router.get(
-    "/{deal_id}",
-    summary="Get a deal",
-    response_model=None,
-    responses={200: success(one(DealOut), "The deal"), **errors(404)},
-)
-def get_deal(request: Request, caller: DealsRead, deal_id: str) -> Response:
-    with request.app.state.db.read() as session:
-        return ok(serialize.deal(deals.get(session, caller.company_id, deal_id)))
-
-
-@router.post(
-    "",
-    summary="Create a deal",
-    status_code=201,
-    response_model=None,
-    responses={201: success(one(DealOut), "Created"), **errors(400)},
-)
-def create_deal(request: Request, caller: DealsWrite, body: DealCreate) -> Response:
-    with request.app.state.db.write() as session:
-        data = serialize.deal(deals.create(session, caller.company_id, body))
-    return ok(data, status_code=201)
-
-
-@router.put(
-    "/{deal_id}/status",
+records.create(router, DEAL, DealCreate)
+records.get(router, DEAL)
+records.update(
+    router, DEAL, DealStatusUpdate, what="status",
     summary="Update a deal's status, stage, probability or close date",
-    response_model=None,
-    responses={200: success(one(DealOut), "Updated"), **errors(400, 404)},
-)
-def update_deal_status(
-    request: Request, caller: DealsWrite, deal_id: str, body: DealStatusUpdate
-) -> Response:
-    with request.app.state.db.write() as session:
-        data = serialize.deal(deals.update(session, caller.company_id, deal_id, body))
-    return ok(data)
-
-
-@router.put(
-    "/{deal_id}",
-    summary="Update a deal (fields left out keep their value)",
-    response_model=None,
-    responses={200: success(one(DealOut), "Updated"), **errors(400, 404)},
-)
-def update_deal(request: Request, caller: DealsWrite, deal_id: str, body: DealUpdate) -> Response:
-    with request.app.state.db.write() as session:
-        data = serialize.deal(deals.update(session, caller.company_id, deal_id, body))
-    return ok(data)
-
-
-@router.delete(
-    "/{deal_id}",
-    summary="Delete a deal",
-    response_model=None,
-    responses={200: success(one(Deleted), "Deleted"), **errors(404)},
-)
-def delete_deal(request: Request, caller: DealsWrite, deal_id: str) -> Response:
-    with request.app.state.db.write() as session:
-        deals.delete(session, caller.company_id, deal_id)
-    return ok({"id": deal_id, "deleted": True})
+)  # fmt: skip
+records.update(router, DEAL, DealUpdate)
+records.delete(router, DEAL, summary="Delete a deal")

@@ -19,11 +19,13 @@ from isao import connections
 from isao.connectors import catalog
 from isao.connectors.base import Setting
 from isao.connectors.webhooks import VERIFIERS
+from isao.dashboard.roles import AsAdmin, AsOperator, audited
 from isao.dashboard.session import CurrentViewer, Db, Viewer
-from isao.dashboard.web import done_flashes, form_values, is_htmx, not_found, redirect, render
+from isao.dashboard.web import NO_STORE, done_flashes, form_values, is_htmx, not_found, redirect, render
 from isao.db import Database
 from isao.db.models import Connection
 from isao.sandbox.runner import PROVIDERS as SANDBOXES
+from isao.sandbox.runner import sandbox_class
 from isao.sync import bindings
 
 router = APIRouter()
@@ -37,7 +39,6 @@ DONE = {
     "saved": "Settings saved.",
     "removed": "Connection removed, with the events received for it.",
 }
-NO_STORE = {"Cache-Control": "no-store"}
 UNKNOWN_PROVIDER = f"Choose one of {', '.join(connections.PROVIDERS)}"
 
 
@@ -107,7 +108,7 @@ def _summary(row: Connection) -> dict[str, Any]:
 
 
 @router.get("/connections/new")
-def new(request: Request, provider: str | None = None, sandbox: bool = False) -> Response:
+def new(request: Request, viewer: AsAdmin, provider: str | None = None, sandbox: bool = False) -> Response:
     if not provider:
         return _choose(request, {})
     if provider not in connections.PROVIDERS:
@@ -130,7 +131,11 @@ def _choose(request: Request, errors: dict[str, str]) -> Response:
 def _sandbox_plain(provider: str) -> dict[str, str]:
     """The sandbox's settings that are not secret: the form shows them (the secrets stay server-side)."""
     secret = {f.name for f in connections.fields(provider) if f.secret}
-    return {k: v for k, v in connections.sandbox_values(provider).items() if k not in secret}
+    return {k: v for k, v in _sandbox_values(provider).items() if k not in secret}
+
+
+def _sandbox_values(provider: str) -> dict[str, str]:
+    return connections.known_settings(provider, sandbox_class(provider)().credentials())
 
 
 def _new_form(
@@ -151,7 +156,7 @@ def _new_form(
 
 
 @router.post("/connections/new")
-async def create(request: Request, viewer: CurrentViewer, database: Db) -> Response:
+async def create(request: Request, viewer: AsAdmin, database: Db) -> Response:
     values = await form_values(request)
     provider = values.pop("provider", "")
     if provider not in connections.PROVIDERS:
@@ -170,7 +175,7 @@ def _create(
 ) -> str | dict[str, str]:
     """The new connection's id, or the problems to show next to each field."""
     if sandbox:  # like `isao connections add --sandbox`: what the form leaves empty comes from the sandbox
-        given = connections.sandbox_values(provider) | given
+        given = _sandbox_values(provider) | given
     errors = _name_problem(name)
     plain: dict[str, str] = {}
     secrets: dict[str, str] = {}
@@ -184,9 +189,15 @@ def _create(
             errors["name"] = taken
         if errors:
             return errors
-        return connections.create(
-            session, viewer.company_id, provider, name, config=plain, secrets=secrets
-        ).id
+        row = connections.create(session, viewer.company_id, provider, name, config=plain, secrets=secrets)
+        audited(
+            session,
+            viewer,
+            "connection.created",
+            f"Added the {provider} connection {name}",
+            target=("connection", row.id),
+        )
+        return row.id
 
 
 def _name_problem(name: str) -> dict[str, str]:
@@ -271,7 +282,7 @@ def show(
 
 
 @router.post("/connections/{connection_id}/test")
-async def test(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
+async def test(request: Request, viewer: AsOperator, database: Db, connection_id: str) -> Response:
     connection = await run_in_threadpool(_load, database, viewer, connection_id)
     if connection is None:
         return _missing(request)
@@ -289,7 +300,7 @@ async def test(request: Request, viewer: CurrentViewer, database: Db, connection
 
 
 @router.get("/connections/{connection_id}/webhook-secret")
-def reveal(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
+def reveal(request: Request, viewer: AsAdmin, database: Db, connection_id: str) -> Response:
     connection = _load(database, viewer, connection_id)
     if connection is None:
         return _missing(request)
@@ -299,7 +310,7 @@ def reveal(request: Request, viewer: CurrentViewer, database: Db, connection_id:
 
 
 @router.post("/connections/{connection_id}/secrets")
-async def rotate(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
+async def rotate(request: Request, viewer: AsAdmin, database: Db, connection_id: str) -> Response:
     values = await form_values(request)
     generate = values.pop("generate_webhook_secret", "") == "1"
     given = _typed(values)
@@ -314,7 +325,7 @@ async def rotate(request: Request, viewer: CurrentViewer, database: Db, connecti
         connections.update(row, given)
         return {}
 
-    found = await run_in_threadpool(_changed, database, viewer, connection_id, apply)
+    found = await run_in_threadpool(_changed, database, viewer, connection_id, apply, "connection.rotated")
     if found is None:
         return _missing(request)
     if found:
@@ -334,7 +345,7 @@ def _rotation_problems(given: dict[str, str], secret_names: set[str], generate: 
 
 
 @router.post("/connections/{connection_id}/settings")
-async def change(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
+async def change(request: Request, viewer: AsAdmin, database: Db, connection_id: str) -> Response:
     values = await form_values(request)
 
     def apply(row: Connection) -> dict[str, str]:
@@ -349,7 +360,7 @@ async def change(request: Request, viewer: CurrentViewer, database: Db, connecti
             connections.update(row, given, unset)
         return errors
 
-    found = await run_in_threadpool(_changed, database, viewer, connection_id, apply)
+    found = await run_in_threadpool(_changed, database, viewer, connection_id, apply, "connection.changed")
     if found is None:
         return _missing(request)
     if found:
@@ -358,20 +369,31 @@ async def change(request: Request, viewer: CurrentViewer, database: Db, connecti
 
 
 def _changed(
-    database: Database, viewer: Viewer, connection_id: str, apply: Callable[[Connection], dict[str, str]]
-) -> dict[str, str] | None:
+    database: Database, viewer: Viewer, connection_id: str, apply: Callable[[Connection], dict[str, str]],
+    action: str,
+) -> dict[str, str] | None:  # fmt: skip
     """Run ``apply`` on the company's connection in a write transaction: the problems it found (nothing
-    was changed then), or None for a connection that is missing or another company's."""
+    was changed then), or None for a connection that is missing or another company's. A change is
+    audited as ``action``, naming the settings changed (never their values)."""
     with database.write() as session:
         row = connections.get(session, connection_id, viewer.company_id)
         if row is None:
             return None
+        before = (dict(row.config), row.secrets_encrypted)
         try:
-            return apply(row)
+            problems = apply(row)
         except catalog.SettingsError as exc:
             return _placed(exc.problems, row.provider)
         except ValueError as exc:
             return {"form": str(exc)}
+        if not problems:
+            changed = sorted(
+                k for k in set(before[0]) | set(row.config) if before[0].get(k) != row.config.get(k)
+            )
+            rotated = row.secrets_encrypted != before[1]
+            what = ", ".join(changed + (["secrets"] if rotated else [])) or "nothing"
+            audited(session, viewer, action, f"{row.name}: changed {what}", target=("connection", row.id))
+        return problems
 
 
 def _refused(
@@ -400,7 +422,7 @@ def _forget_cached(request: Request, connection_id: str) -> None:
 
 
 @router.get("/connections/{connection_id}/remove")
-def confirm_remove(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
+def confirm_remove(request: Request, viewer: AsAdmin, database: Db, connection_id: str) -> Response:
     connection = _load(database, viewer, connection_id)
     if connection is None:
         return _missing(request)
@@ -410,11 +432,18 @@ def confirm_remove(request: Request, viewer: CurrentViewer, database: Db, connec
 
 
 @router.post("/connections/{connection_id}/remove")
-def remove(request: Request, viewer: CurrentViewer, database: Db, connection_id: str) -> Response:
+def remove(request: Request, viewer: AsAdmin, database: Db, connection_id: str) -> Response:
     with database.write() as session:
         row = connections.get(session, connection_id, viewer.company_id)
         if row is None:
             return _missing(request)
+        audited(
+            session,
+            viewer,
+            "connection.removed",
+            f"Removed the {row.provider} connection {row.name}",
+            target=("connection", row.id),
+        )
         connections.delete(session, row.id)
     _forget_cached(request, connection_id)
     return redirect("/connections?done=removed")

@@ -11,14 +11,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from isao.api.errors import label
 from isao.crm import contacts, pages, serialize
 from isao.crm.errors import DuplicateContact, NotFound
 from isao.crm.listing import Page
+from isao.crm.messages import label
 from isao.crm.schemas import ContactCreate
 from isao.dashboard.pages import crm_deals, crm_pipeline
 from isao.dashboard.pages.crm_shared import base_url, dates, filled, not_found, paging, rows, search_term
 from isao.dashboard.pages.crm_shared import pages as page_count
+from isao.dashboard.roles import AsOperator
 from isao.dashboard.session import CurrentViewer, Db
 from isao.dashboard.web import done_flashes, form_values, redirect, render, validate
 
@@ -56,12 +57,12 @@ def contact_list(
 
 
 @router.get("/crm/contacts/new")
-def new_contact(request: Request) -> Response:
+def new_contact(request: Request, viewer: AsOperator) -> Response:
     return _form(request, {}, {})
 
 
 @router.post("/crm/contacts/new")
-async def create_contact(request: Request, viewer: CurrentViewer, database: Db) -> Response:
+async def create_contact(request: Request, viewer: AsOperator, database: Db) -> Response:
     values = await form_values(request)
     data: dict[str, Any] = filled(values)
     if "tags" in data:

@@ -19,6 +19,7 @@ from isao.dashboard.pages.crm_shared import (
     search_term,
 )
 from isao.dashboard.pages.crm_shared import pages as page_count
+from isao.dashboard.roles import AsOperator
 from isao.dashboard.session import CurrentViewer, Db
 from isao.dashboard.web import done_flashes, form_values, redirect, render, validate
 from isao.db import Database
@@ -87,12 +88,12 @@ def deal_list(
 
 
 @router.get("/crm/deals/new")
-def new_deal(request: Request, viewer: CurrentViewer, database: Db, contactId: str | None = None) -> Response:
+def new_deal(request: Request, viewer: AsOperator, database: Db, contactId: str | None = None) -> Response:
     return _form(request, viewer.company_id, database, {"contactId": contactId or "", "currency": "EUR"}, {})
 
 
 @router.post("/crm/deals/new")
-async def create_deal(request: Request, viewer: CurrentViewer, database: Db) -> Response:
+async def create_deal(request: Request, viewer: AsOperator, database: Db) -> Response:
     values = await form_values(request)
     body, errors = validate(DealCreate, filled(values))
     if body is None:

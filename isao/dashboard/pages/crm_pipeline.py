@@ -15,6 +15,7 @@ from starlette.responses import Response
 from isao.crm import deals, pipeline
 from isao.crm.errors import Invalid, NotFound
 from isao.dashboard.pages.crm_shared import not_found
+from isao.dashboard.roles import AsOperator
 from isao.dashboard.session import CurrentViewer, Db
 from isao.dashboard.web import form_values, is_htmx, problem, redirect, render
 from isao.db import Database
@@ -39,7 +40,7 @@ def board_page(
 
 
 @router.post("/crm/deals/{deal_id}/move")
-async def move_deal(request: Request, viewer: CurrentViewer, database: Db, deal_id: str) -> Response:
+async def move_deal(request: Request, viewer: AsOperator, database: Db, deal_id: str) -> Response:
     values = await form_values(request)
     show_closed = values.get("closed") == "1"
     on_board = values.get("from") != "deal"

@@ -11,10 +11,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from pydantic import Field
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from isao.crm.schemas import Input
+from isao.dashboard.roles import AsAdmin, AsOperator, audited
 from isao.dashboard.session import CurrentViewer, Db, Viewer
 from isao.dashboard.web import not_found, redirect, render, validate
 from isao.db import Database
@@ -181,8 +183,13 @@ def _unusable(ids: list[str]) -> str | None:
     return None
 
 
+def _audit(session: Session, viewer: Viewer, action: str, summary: str, ids: list[str] | None = None) -> None:
+    details = {"ids": ids[:MAX_SELECTED]} if ids else {}
+    audited(session, viewer, action, summary, details=details)
+
+
 @router.post("/dead-letters/replay")
-async def replay(request: Request, viewer: CurrentViewer, database: Db) -> Response:
+async def replay(request: Request, viewer: AsOperator, database: Db) -> Response:
     form = await request.form()
     filters, errors = _filters(form)
     if errors:
@@ -190,6 +197,9 @@ async def replay(request: Request, viewer: CurrentViewer, database: Db) -> Respo
     if form.get("scope") == "filter":
         with database.write() as session:
             count = deadletters.replay(session, filters.where(viewer.company_id))
+            _audit(
+                session, viewer, "deadletters.replayed", f"Replayed {count} dead letters matching the filter"
+            )
         if count == 0:
             return _refuse(request, viewer, database, filters, "No dead letters match the filter.")
         return redirect(filters.query(done="replayed", count=count))
@@ -198,13 +208,14 @@ async def replay(request: Request, viewer: CurrentViewer, database: Db) -> Respo
         return _refuse(request, viewer, database, filters, problem)
     with database.write() as session:
         count = deadletters.replay(session, deadletters.Filter(company_id=viewer.company_id, ids=ids))
+        _audit(session, viewer, "deadletters.replayed", f"Replayed {count} dead letters", ids)
     if count == 0:
         return _refuse(request, viewer, database, filters, NONE_FOUND)
     return redirect(filters.query(done="replayed", count=count, missing=len(ids) - count))
 
 
 @router.post("/dead-letters/discard")
-async def discard(request: Request, viewer: CurrentViewer, database: Db) -> Response:
+async def discard(request: Request, viewer: AsAdmin, database: Db) -> Response:
     """Two steps: the first shows what would be discarded and asks for a tick; the second discards."""
     form = await request.form()
     filters, errors = _filters(form)
@@ -218,6 +229,7 @@ async def discard(request: Request, viewer: CurrentViewer, database: Db) -> Resp
     if confirming and form.get("confirm") == "yes":
         with database.write() as session:
             count = deadletters.discard(session, where)
+            _audit(session, viewer, "deadletters.discarded", f"Discarded {count} dead letters", ids)
         if count == 0:
             return _refuse(request, viewer, database, filters, NONE_FOUND)
         return redirect(filters.query(done="discarded", count=count, missing=len(ids) - count))

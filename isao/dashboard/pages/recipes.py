@@ -18,8 +18,9 @@ from starlette.responses import Response
 
 from isao import connections
 from isao.dashboard.pages import recipe_forms as forms
+from isao.dashboard.roles import AsOperator, audited
 from isao.dashboard.session import CurrentViewer, Db, Viewer
-from isao.dashboard.web import form_values, not_found, problem, redirect, render
+from isao.dashboard.web import confirm, confirmed, form_values, not_found, problem, redirect, render
 from isao.db import Database
 from isao.db.models import IdLink, RecipeBinding, SyncConflict, SyncRun
 from isao.errors import IsaoError
@@ -168,7 +169,7 @@ def detail(
 
 
 @router.post("/recipes/{name}/enable")
-async def enable(request: Request, name: str, viewer: CurrentViewer, database: Db) -> Response:
+async def enable(request: Request, name: str, viewer: AsOperator, database: Db) -> Response:
     found = _find(request, viewer, database, name)
     if isinstance(found, Response):
         return found
@@ -181,6 +182,14 @@ async def enable(request: Request, name: str, viewer: CurrentViewer, database: D
         try:
             with database.write() as session:
                 bindings.enable(session, viewer.company_id, found.recipe, roles, options)
+                audited(
+                    session,
+                    viewer,
+                    "recipe.enabled",
+                    f"Enabled {name}",
+                    target=("recipe", name),
+                    details={"connections": roles, "options": options},
+                )
             return redirect(f"/recipes/{name}?done=enabled")
         except ValueError as exc:  # a connection removed between the form and the submit
             form.errors["form"] = str(exc)
@@ -188,16 +197,25 @@ async def enable(request: Request, name: str, viewer: CurrentViewer, database: D
 
 
 @router.post("/recipes/{name}/disable")
-def disable(request: Request, name: str, viewer: CurrentViewer, database: Db) -> Response:
+async def disable(request: Request, name: str, viewer: AsOperator, database: Db) -> Response:
     found = _find(request, viewer, database, name)
     if isinstance(found, Response):
         return found
     if isinstance(bound := _bound(request, found, enabled=False), Response):
         return bound
+    if not confirmed(await form_values(request)):
+        return confirm(
+            request, f"Disable {found.recipe.title}?",
+            "Its webhooks stop being routed and its polls stop running until it is enabled again. "
+            "Its ID map and cursors are kept, so enabling it later resumes where it stopped; changes made "
+            "meanwhile are picked up by the next poll.",
+            action=f"/recipes/{name}/disable", button="Disable recipe", cancel=f"/recipes/{name}",
+        )  # fmt: skip
     with database.write() as session:
         binding = bindings.get(session, viewer.company_id, name)
         assert binding is not None
         bindings.disable(session, binding)
+        audited(session, viewer, "recipe.disabled", f"Disabled {name}", target=("recipe", name))
     return redirect(f"/recipes/{name}?done=disabled")
 
 
@@ -205,19 +223,20 @@ def disable(request: Request, name: str, viewer: CurrentViewer, database: Db) ->
 
 
 @router.post("/recipes/{name}/flows/{flow}/run")
-def run_now(request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db) -> Response:
+def run_now(request: Request, name: str, flow: str, viewer: AsOperator, database: Db) -> Response:
     runnable = _runnable(request, viewer, database, name, flow)
     if isinstance(runnable, Response):
         return runnable
     _, bound, _ = runnable
     with database.write() as session:
         bindings.poll_now(session, bound, flow)
+        audited(session, viewer, "recipe.polled", f"Ran a poll of {name}/{flow}", target=("recipe", name))
     return redirect(f"/recipes/{name}?done=polled&flow={flow}")
 
 
 @router.post("/recipes/{name}/flows/{flow}/backfill")
 async def start_backfill(
-    request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db
+    request: Request, name: str, flow: str, viewer: AsOperator, database: Db
 ) -> Response:
     runnable = _runnable(request, viewer, database, name, flow)
     if isinstance(runnable, Response):
@@ -230,6 +249,14 @@ async def start_backfill(
         errors = {f"backfill-{flow}-since": str(exc)}
         return _detail(request, viewer, database, found, errors=errors, values=values, status=400)
     run = backfill.enqueue(database, bound, chosen, since, restart=values.get("restart") == "on")
+    with database.write() as session:
+        audited(
+            session,
+            viewer,
+            "recipe.backfill",
+            f"Started a backfill of {name}/{flow}" + (f" since {since}" if since else ""),
+            target=("run", run.id),
+        )
     return redirect(f"/recipes/{name}/runs/{run.id}")
 
 
@@ -316,7 +343,7 @@ def _text(value: Any) -> str:
 
 @router.get("/recipes/{name}/flows/{flow}/preview")
 def dry_run(
-    request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db, limit: str | None = None,
+    request: Request, name: str, flow: str, viewer: AsOperator, database: Db, limit: str | None = None,
     since: str | None = None,
 ) -> Response:  # fmt: skip
     runnable = _runnable(request, viewer, database, name, flow, enabled=False)
@@ -367,6 +394,14 @@ def _reconcile(
                       drifts=None, **context)  # fmt: skip
     flashes = []
     if repair:
+        with database.write() as session:
+            audited(
+                session,
+                viewer,
+                "recipe.repaired",
+                f"Repaired {len(drifts)} differences of {name}/{flow}",
+                target=("recipe", name),
+            )
         noun = "difference" if len(drifts) == 1 else "differences"
         flashes.append(("ok", f"Repaired {len(drifts)} {noun}." if drifts else "Nothing needed repairing."))
     rows = [
@@ -377,10 +412,10 @@ def _reconcile(
 
 
 @router.get("/recipes/{name}/flows/{flow}/reconcile")
-def reconcile_report(request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db) -> Response:
+def reconcile_report(request: Request, name: str, flow: str, viewer: AsOperator, database: Db) -> Response:
     return _reconcile(request, viewer, database, name, flow, repair=False)
 
 
 @router.post("/recipes/{name}/flows/{flow}/reconcile")
-def reconcile_repair(request: Request, name: str, flow: str, viewer: CurrentViewer, database: Db) -> Response:
+def reconcile_repair(request: Request, name: str, flow: str, viewer: AsOperator, database: Db) -> Response:
     return _reconcile(request, viewer, database, name, flow, repair=True)

@@ -1,4 +1,4 @@
-"""``POST /hooks/{connection_id}``: where providers send their webhooks.
+"""``POST /hooks/{connection_id}``: where providers send their webhooks (received by ``isao.hooks``).
 
 The hot path is plain ASGI (``serve``, dispatched by ``ExternalApiMiddleware`` before FastAPI's
 routing): a webhook needs no dependency injection or validation, and skipping them halves the CPU an
